@@ -1,0 +1,133 @@
+"""Settings, all read from the environment (and a local ``.env`` file when present).
+
+Storage: SQLite file by default; PostgreSQL (or any URL django-environ understands) with
+``DATABASE_URL``; MongoDB with ``MONGODB_URI`` (see ``mlops_site/mongodb.py``).
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+# A development-only value is accepted for a secret only while DEBUG is on.
+_DEVELOPMENT_ONLY = "django-insecure-development-only-{}"
+
+
+def _secret(name: str, fallback: str | None = None) -> str:
+    value = env.str(name, default="") or fallback
+    if value:
+        return value
+    if DEBUG:
+        return _DEVELOPMENT_ONLY.format(name.lower())
+    raise ImproperlyConfigured(
+        f"{name} is not set. Set it in the environment (or .env) to a long random value, "
+        f'e.g. python3 -c "import secrets; print(secrets.token_urlsafe(50))"; '
+        "for local development only, DJANGO_DEBUG=true allows a development value."
+    )
+
+
+SECRET_KEY = _secret("DJANGO_SECRET_KEY")
+TRAINING_DATA_HASH_KEY = _secret("TRAINING_DATA_HASH_KEY")
+JWT_SECRET = _secret("JWT_SECRET", fallback=SECRET_KEY)
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "training_data",
+    "retraining",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mlops_site.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "mlops_site.wsgi.application"
+ASGI_APPLICATION = "mlops_site.asgi.application"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if env.str("MONGODB_URI", default=""):
+    from .mongodb import mongodb_settings
+
+    _mongo = mongodb_settings(env.str("MONGODB_URI"), INSTALLED_APPS)
+    DATABASES = _mongo["DATABASES"]
+    INSTALLED_APPS = _mongo["INSTALLED_APPS"]
+    DEFAULT_AUTO_FIELD = _mongo["DEFAULT_AUTO_FIELD"]
+    MIGRATION_MODULES = _mongo["MIGRATION_MODULES"]
+    DATABASE_ROUTERS = _mongo["DATABASE_ROUTERS"]
+elif env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db_url("DATABASE_URL")}
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Wait for a concurrent writer instead of failing at once; IMMEDIATE transactions avoid
+    # deadlocking upgrades from read to write locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# ---------------------------------------------------------------- retraining
+MLOPS_AUTO_DEPLOY_THRESHOLD = env.float("MLOPS_AUTO_DEPLOY_THRESHOLD", default=0.75)
+MLOPS_LOGLOSS_TOLERANCE = env.float("MLOPS_LOGLOSS_TOLERANCE", default=0.0)
+MLOPS_TRAINING_LEASE_SECONDS = env.int("MLOPS_TRAINING_LEASE_SECONDS", default=300)
+MLOPS_DEFAULT_LIMIT = env.int("MLOPS_DEFAULT_LIMIT", default=10_000)
+MLOPS_MAX_LIMIT = env.int("MLOPS_MAX_LIMIT", default=5_000_000)
+MLOPS_VALIDATION_SPLIT = env.float("MLOPS_VALIDATION_SPLIT", default=0.2)
+MLOPS_RANDOM_SEED = env.int("MLOPS_RANDOM_SEED", default=42)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
+}

@@ -1,0 +1,111 @@
+"""Held-out evaluation of predicted probabilities against 0/1 outcomes.
+
+Every figure is computed from its own definition (the positive class is a correct answer):
+precision, recall and F1 are not accuracy under another name.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._validation import as_binary_array
+
+_EPS = 1e-15
+
+
+def _check(y_true, y_prob):
+    y_true = as_binary_array(y_true, "y_true")
+    y_prob = np.asarray(y_prob, dtype=np.float64)
+    if y_prob.ndim != 1 or y_prob.size != y_true.size:
+        raise ValueError(f"y_prob must be 1-D with {y_true.size} values, got shape {y_prob.shape}")
+    if y_true.size == 0:
+        raise ValueError("no answers to evaluate")
+    if np.isnan(y_prob).any() or (y_prob < 0).any() or (y_prob > 1).any():
+        raise ValueError("y_prob must hold probabilities in [0, 1] without NaN")
+    return y_true, y_prob
+
+
+def roc_auc(y_true, y_prob) -> float | None:
+    """Area under the ROC curve from ranks (ties get their average rank); None with one class."""
+    y_true, y_prob = _check(y_true, y_prob)
+    positives = int(y_true.sum())
+    negatives = y_true.size - positives
+    if positives == 0 or negatives == 0:
+        return None
+    order = np.argsort(y_prob, kind="mergesort")
+    sorted_prob = y_prob[order]
+    # Average rank (1-based) of each run of tied probabilities.
+    boundaries = np.flatnonzero(np.diff(sorted_prob)) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [sorted_prob.size]])
+    average_rank = (starts + ends + 1) / 2.0
+    ranks = np.empty(y_prob.size)
+    ranks[order] = np.repeat(average_rank, ends - starts)
+    rank_sum = ranks[y_true == 1].sum()
+    return float((rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+def calibration_table(y_true, y_prob, bins: int = 10) -> list[dict]:
+    """Equal-width bins of predicted probability with their mean prediction, observed rate, count."""
+    y_true, y_prob = _check(y_true, y_prob)
+    index = np.minimum((y_prob * bins).astype(np.int64), bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    predicted = np.bincount(index, weights=y_prob, minlength=bins)
+    observed = np.bincount(index, weights=y_true, minlength=bins)
+    table = []
+    for k in range(bins):
+        n = int(counts[k])
+        table.append(
+            {
+                "lower": k / bins,
+                "upper": (k + 1) / bins,
+                "count": n,
+                "meanPredicted": float(predicted[k] / n) if n else None,
+                "observedRate": float(observed[k] / n) if n else None,
+            }
+        )
+    return table
+
+
+def expected_calibration_error(table: list[dict]) -> float:
+    """Count-weighted mean |observed rate - mean prediction| over the bins of a calibration table."""
+    total = sum(row["count"] for row in table)
+    return float(
+        sum(row["count"] * abs(row["observedRate"] - row["meanPredicted"]) for row in table if row["count"]) / total
+    )
+
+
+def evaluate(y_true, y_prob, threshold: float = 0.5, bins: int = 10) -> dict:
+    """All held-out metrics as a JSON-ready dict (camelCase keys, as the API reports them)."""
+    y_true, y_prob = _check(y_true, y_prob)
+    predicted = y_prob >= threshold
+    actual = y_true == 1
+    tp = int(np.sum(predicted & actual))
+    fp = int(np.sum(predicted & ~actual))
+    fn = int(np.sum(~predicted & actual))
+    tn = int(np.sum(~predicted & ~actual))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    error = y_prob - y_true
+    clipped = np.clip(y_prob, _EPS, 1 - _EPS)
+    log_loss = -np.mean(y_true * np.log(clipped) + (1 - y_true) * np.log(1 - clipped))
+    table = calibration_table(y_true, y_prob, bins)
+    auc = roc_auc(y_true, y_prob)
+    return {
+        "accuracy": (tp + tn) / y_true.size,
+        "precision": precision,
+        "recall": recall,
+        "f1Score": f1,
+        "rmse": math.sqrt(float(np.mean(error**2))),
+        "mae": float(np.mean(np.abs(error))),
+        "auc": auc,
+        "logLoss": float(log_loss),
+        "brierScore": float(np.mean(error**2)),
+        "ece": expected_calibration_error(table),
+        "calibration": table,
+        "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn},
+        "count": int(y_true.size),
+    }

@@ -1,0 +1,105 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ModelVersion(models.Model):
+    """One training run and the model it produced."""
+
+    class Status(models.TextChoices):
+        TRAINING = "training"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        DEPLOYED = "deployed"
+        ARCHIVED = "archived"
+
+    class ModelType(models.TextChoices):
+        IRT_2PL = "irt-2pl", "IRT 2PL"
+        IRT_1PL = "irt-1pl", "IRT 1PL"
+        HEURISTIC = "heuristic", "Success-rate heuristic"
+
+    version = models.CharField(max_length=32, unique=True, help_text='"v1", "v2", ...; never reused.')
+    number = models.PositiveIntegerField(unique=True, editable=False)
+    model_type = models.CharField(max_length=16, choices=ModelType.choices, default=ModelType.IRT_2PL)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRAINING)
+    is_production = models.BooleanField(default=False)
+    parameters = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    decision = models.JSONField(default=dict, blank=True, help_text="The auto-deploy gate's decision and reason.")
+    training_data_count = models.PositiveIntegerField(default=0)
+    data_first_answer_at = models.DateTimeField(null=True, blank=True)
+    data_last_answer_at = models.DateTimeField(null=True, blank=True)
+    data_digest = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the answer ids used.")
+    training_started_at = models.DateTimeField(null=True, blank=True)
+    training_completed_at = models.DateTimeField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds from start to completion.")
+    deployed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_production"], condition=Q(is_production=True), name="one_production_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_production=False) | Q(status="deployed"), name="production_version_is_deployed"
+            ),
+        ]
+        permissions = [
+            ("deploy_modelversion", "Can deploy (or roll back to) a model version"),
+            ("retrain_model", "Can start a retraining run"),
+        ]
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class Deployment(models.Model):
+    """Audit trail: every deploy, rollback and auto-deploy."""
+
+    class Action(models.TextChoices):
+        AUTO_DEPLOY = "auto-deploy"
+        DEPLOY = "deploy"
+        ROLLBACK = "rollback"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="deployments")
+    previous_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_name = models.CharField(max_length=150, help_text="Who acted, kept if the user is deleted.")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "deployment"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.version} (was {self.previous_version or 'none'})"
+
+
+class TrainingLock(models.Model):
+    """The one-training-at-a-time lock: a row claimed under a unique name, held by a lease.
+
+    The trainer renews ``expires_at`` (heartbeat) while it works; a process killed mid-run stops
+    renewing, the lease runs out, and the next run takes the row over and fails the orphan version.
+    """
+
+    name = models.CharField(max_length=32, unique=True)
+    owner = models.CharField(max_length=64)
+    version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    acquired_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    progress = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.owner}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TrainingDataConfig(AppConfig):
+    name = "training_data"
+    verbose_name = "Training data"
