@@ -64,26 +64,40 @@ def _table_and_columns():
 
 def _naive_utc_text(value: datetime) -> str:
     # Exactly as Django's SQLite backend writes an aware datetime: naive UTC text.
-    return str(value.astimezone(UTC).replace(tzinfo=None))
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ")
 
 
 def _insert_sqlite(rows):
     table, columns, _ = _table_and_columns()
-    placeholders = ", ".join(["%s"] * len(COLUMNS))
+    placeholders = ", ".join(["?"] * len(COLUMNS))
+    created = {}  # one batch usually shares its created_at: format it once
     prepared = [
-        (*row[:6], _naive_utc_text(row[6]), row[7], _naive_utc_text(row[8]))  # answered_at, created_at
+        (
+            *row[:6],
+            _naive_utc_text(row[6]),
+            row[7],
+            created.get(row[8]) or created.setdefault(row[8], _naive_utc_text(row[8])),
+        )
         for row in rows
     ]
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    cursor = connection.connection.cursor()  # the sqlite3 cursor: no per-row placeholder rewriting
+    try:
+        before = connection.connection.total_changes
         cursor.executemany(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({placeholders})", prepared)
-        return cursor.rowcount
+        return connection.connection.total_changes - before
+    finally:
+        cursor.close()
 
 
 def _insert_postgresql(rows):
     table, columns, event_column = _table_and_columns()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS answers_incoming (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
+            "CREATE TEMPORARY TABLE IF NOT EXISTS answers_incoming ON COMMIT DROP "
+            f"AS SELECT {columns} FROM {table} WITH NO DATA"
         )
         cursor.execute("TRUNCATE answers_incoming")
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
@@ -104,13 +118,17 @@ def _insert_orm(rows):
     for row in rows:
         unique.setdefault(row[7], row)
     existing = set(TrainingData.objects.filter(event_id__in=list(unique)).values_list("event_id", flat=True))
-    objects = [TrainingData(**dict(zip(COLUMNS, row, strict=True))) for key, row in unique.items() if key not in existing]
+    objects = [
+        TrainingData(**dict(zip(COLUMNS, row, strict=True))) for key, row in unique.items() if key not in existing
+    ]
     TrainingData.objects.bulk_create(objects, batch_size=5000)
     return len(objects)
 
 
 # ------------------------------------------------------------------ validation of one answer
 def parse_correct(value) -> bool:
+    if value is None:
+        raise InvalidAnswer("correct is missing")
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -202,7 +220,16 @@ def answer_row(
 
 
 # ------------------------------------------------------------------------------ file import
-OUR_COLUMNS = ("user_id", "question_id", "correct", "answered_at", "module", "response_time_ms", "difficulty", "event_id")
+OUR_COLUMNS = (
+    "user_id",
+    "question_id",
+    "correct",
+    "answered_at",
+    "module",
+    "response_time_ms",
+    "difficulty",
+    "event_id",
+)
 ASSISTMENTS_COLUMNS = ("user_id", "item_id", "timestamp", "correct", "skill_id")
 
 
@@ -212,7 +239,7 @@ class ImportFailed(Exception):
 
 @dataclass
 class ImportReport:
-    layout: str
+    layout: str = ""
     read: int = 0
     inserted: int = 0
     duplicates: int = 0
@@ -249,15 +276,19 @@ def _raw_answer(layout: str, record: dict) -> dict:
             "answered_at": record.get("timestamp"),
             "module": record.get("skill_id") or "",
         }
-    return {name: record.get(name) for name in OUR_COLUMNS if record.get(name) not in (None, "")}
+    raw = {name: record.get(name) for name in OUR_COLUMNS if record.get(name) not in (None, "")}
+    return {"user_id": None, "question_id": None, "correct": None, **raw}
 
 
-def training_data_import(
-    *, path: str | Path, file_format: str | None = None, skip_invalid: bool = False, chunk_size: int = 20_000
-) -> ImportReport:
-    """Import an answers file (CSV/TSV, our layout or ASSISTments'); all-or-nothing unless
-    ``skip_invalid``. Rows without an event id get one derived from their line and content,
-    so importing the same file again adds nothing."""
+def answer_file_rows(
+    path: str | Path, *, report: ImportReport | None = None, file_format: str | None = None, skip_invalid: bool = False
+) -> Iterator[tuple]:
+    """Validated answer rows of a CSV/TSV file (our layout or ASSISTments'), streamed.
+
+    Raises :class:`ImportFailed` naming the line and the reason at the first bad row, unless
+    ``skip_invalid`` (then the row is counted in ``report``). Rows without an event id get one
+    derived from their line number and content, so the same file always gives the same ids.
+    """
     path = Path(path)
     if not path.is_file():
         raise ImportFailed(f"{path}: no such file")
@@ -265,60 +296,71 @@ def training_data_import(
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             first_line = handle.readline()
+        delimiter = _detect_delimiter(path, first_line, file_format)
+        header = next(csv.reader([first_line], delimiter=delimiter), [])
+        layout = _detect_layout(header)
+        names = [name.strip().lower() for name in header]
+        report = report if report is not None else ImportReport(layout=layout)
+        report.layout = layout
+        for line_number, values, raw_line in _numbered_lines(path, delimiter):
+            report.read += 1
+            try:
+                if len(values) > len(names):
+                    raise InvalidAnswer(f"{len(values)} fields where the header has {len(names)}")
+                raw = _raw_answer(layout, dict(zip(names, values, strict=False)))
+                if not raw.get("event_id"):
+                    digest = hashlib.sha256(f"{line_number}\x1f{raw_line}".encode()).hexdigest()[:40]
+                    raw["event_id"] = f"import-{digest}"
+                row = answer_row(**raw, now=now)
+            except InvalidAnswer as error:
+                if not skip_invalid:
+                    raise ImportFailed(f"line {line_number}: {error}") from None
+                report.invalid += 1
+                report.reasons[str(error)] += 1
+                continue
+            yield row
     except UnicodeDecodeError as error:
-        raise ImportFailed(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); re-save it as UTF-8") from None
-    delimiter = _detect_delimiter(path, first_line, file_format)
-    header = next(csv.reader([first_line], delimiter=delimiter), [])
-    layout = _detect_layout(header)
-    names = [name.strip().lower() for name in header]
-    report = ImportReport(layout=layout)
+        raise ImportFailed(
+            f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); re-save it as UTF-8"
+        ) from None
+    except csv.Error as error:
+        raise ImportFailed(f"{path}: malformed {file_format or 'CSV/TSV'} ({error})") from None
 
-    def flush(chunk):
+
+def training_data_import(
+    *, path: str | Path, file_format: str | None = None, skip_invalid: bool = False, chunk_size: int = 20_000
+) -> ImportReport:
+    """Import an answers file; all-or-nothing unless ``skip_invalid``; importing it again adds nothing."""
+    report = ImportReport(layout="")
+    chunk: list[tuple] = []
+
+    def flush():
         inserted = answers_insert(chunk)
         report.inserted += inserted
         report.duplicates += len(chunk) - inserted
+        chunk.clear()
 
     try:
         with transaction.atomic():
-            chunk: list[tuple] = []
-            for line_number, line in _numbered_lines(path, delimiter):
-                values, raw_line = line
-                report.read += 1
-                try:
-                    if len(values) > len(names):
-                        raise InvalidAnswer(f"{len(values)} fields where the header has {len(names)}")
-                    record = dict(zip(names, values, strict=False))
-                    raw = _raw_answer(layout, record)
-                    if not raw.get("event_id"):
-                        digest = hashlib.sha256(f"{line_number}\x1f{raw_line}".encode()).hexdigest()[:40]
-                        raw["event_id"] = f"import-{digest}"
-                    chunk.append(answer_row(**raw, now=now))
-                except InvalidAnswer as error:
-                    if not skip_invalid:
-                        raise ImportFailed(f"line {line_number}: {error}; nothing was imported") from None
-                    report.invalid += 1
-                    report.reasons[str(error)] += 1
+            for row in answer_file_rows(path, report=report, file_format=file_format, skip_invalid=skip_invalid):
+                chunk.append(row)
                 if len(chunk) >= chunk_size:
-                    flush(chunk)
-                    chunk = []
-            flush(chunk)
-    except UnicodeDecodeError as error:
-        raise ImportFailed(f"{path}: not UTF-8 text ({error.reason}); re-save it as UTF-8; nothing was imported") from None
-    except csv.Error as error:
-        raise ImportFailed(f"{path}: malformed {file_format or 'CSV'} ({error}); nothing was imported") from None
+                    flush()
+            flush()
+    except ImportFailed as error:
+        raise ImportFailed(f"{error}; nothing was imported") from None
     return report
 
 
-def _numbered_lines(path: Path, delimiter: str) -> Iterator[tuple[int, tuple[list[str], str]]]:
-    """(line number, (fields, raw line)) for each data line after the header; blank lines skipped."""
+def _numbered_lines(path: Path, delimiter: str) -> Iterator[tuple[int, list[str], str]]:
+    """(line number, fields, raw line) for each data line after the header; blank lines skipped."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         next(handle, None)  # header
         for number, raw_line in enumerate(handle, start=2):
             stripped = raw_line.rstrip("\r\n")
             if not stripped.strip():
                 continue
-            fields = next(csv.reader([stripped], delimiter=delimiter))
-            yield number, (fields, stripped)
+            yield number, next(csv.reader([stripped], delimiter=delimiter)), stripped
 
 
 # ------------------------------------------------------------------------------- demo data
@@ -362,28 +404,41 @@ def demo_data_generate(
     offsets = rng.random(answers) * days * 86400.0
     # user_of is sorted: ordering by (user, time) keeps each user's answers in time order.
     offsets = offsets[np.lexsort((offsets, user_of))]
+    # Store them as they would have arrived: in time order.
+    arrival = np.argsort(offsets, kind="stable")
 
     user_hashes = [hash_user_id(f"demo-user-{k}") for k in range(users)]
     question_ids = [f"q{k + 1:04d}" for k in range(questions)]
+    modules = [MODULES[m] for m in question_module.tolist()]
+    labels = [float(x) if flag else None for x, flag in zip(label.tolist(), labelled.tolist(), strict=True)]
+    columns = zip(
+        arrival.tolist(),
+        user_of[arrival].tolist(),
+        item_of[arrival].tolist(),
+        correct[arrival].tolist(),
+        (seconds[arrival] * 1000).astype(np.int64).tolist(),
+        offsets[arrival].tolist(),
+        strict=True,
+    )
     now = timezone.now()
+    rows = [
+        (
+            user_hashes[u],
+            question_ids[q],
+            modules[q],
+            labels[q],
+            right,
+            time_ms,
+            start + timedelta(seconds=offset),
+            f"demo-{seed}-{k}",
+            now,
+        )
+        for k, u, q, right, time_ms, offset in columns
+    ]
     inserted = 0
     with transaction.atomic():
         for begin in range(0, answers, 50_000):
-            rows = [
-                (
-                    user_hashes[user_of[k]],
-                    question_ids[item_of[k]],
-                    MODULES[question_module[item_of[k]]],
-                    float(label[item_of[k]]) if labelled[item_of[k]] else None,
-                    bool(correct[k]),
-                    int(seconds[k] * 1000),
-                    start + timedelta(seconds=float(offsets[k])),
-                    f"demo-{seed}-{k}",
-                    now,
-                )
-                for k in range(begin, min(begin + 50_000, answers))
-            ]
-            inserted += answers_insert(rows)
+            inserted += answers_insert(rows[begin : begin + 50_000])
     truth = DemoTruth(
         ability={f"demo-user-{k}": float(theta[k]) for k in range(users)},
         difficulty={q: float(b[k]) for k, q in enumerate(question_ids)},

@@ -23,8 +23,7 @@ def as_index_array(values, name: str) -> np.ndarray:
             raise ValueError(f"{name} must hold whole numbers (integer-coded indices)")
     elif array.dtype.kind not in "iu":
         raise ValueError(
-            f"{name} must hold integer indices, got dtype {array.dtype}; "
-            "encode ids with retraining.irt.IdEncoder first"
+            f"{name} must hold integer indices, got dtype {array.dtype}; encode ids with retraining.irt.IdEncoder first"
         )
     array = array.astype(np.int64, copy=False)
     if array.size and array.min() < 0:
@@ -55,8 +54,7 @@ def check_answers(users, items, correct):
     correct = as_binary_array(correct)
     if not (users.size == items.size == correct.size):
         raise ValueError(
-            "users, items and correct must have the same length, got "
-            f"{users.size}, {items.size} and {correct.size}"
+            f"users, items and correct must have the same length, got {users.size}, {items.size} and {correct.size}"
         )
     if users.size == 0:
         raise ValueError("no answers given: users, items and correct are empty")

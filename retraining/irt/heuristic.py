@@ -70,5 +70,7 @@ class Heuristic:
             raise NotFittedError("this heuristic is not fitted yet: call fit(users, items, correct) first")
         users, items = check_pairs(users, items)
         theta = np.where(users < self.n_users_, self.ability_[np.minimum(users, self.n_users_ - 1)], 0.0)
-        b = np.where(items < self.n_items_, self.difficulty_[np.minimum(items, self.n_items_ - 1)], self.difficulty_.mean())
+        b = np.where(
+            items < self.n_items_, self.difficulty_[np.minimum(items, self.n_items_ - 1)], self.difficulty_.mean()
+        )
         return 1.0 / (1.0 + np.exp(-(theta - b)))

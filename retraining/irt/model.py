@@ -93,12 +93,13 @@ class IRT:
         self.tol = tol
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, users, items, correct, n_users=None, n_items=None):
+    def fit(self, users, items, correct, n_users=None, n_items=None, callback=None):
         """Fit item parameters and abilities to the answers; return ``self``.
 
         ``users`` and ``items`` are integer-coded (0..n-1), ``correct`` is 0/1, all 1-D and of
         equal length. ``n_users``/``n_items`` may declare more users or items than appear
-        (those get the prior).
+        (those get the prior). ``callback(iteration)``, if given, is called after every EM
+        iteration (for progress reports and heartbeats); an exception it raises aborts the fit.
         """
         self._check_params()
         users, items, correct = check_answers(users, items, correct)
@@ -107,12 +108,15 @@ class IRT:
 
         data = _Answers(users, items, correct, n_users, n_items)
         nodes, weights = quadrature(self.quadrature_points)
-        fitter = _EMFitter(data, nodes, weights, self.priors)
+        fitter = _EMFitter(data, nodes, weights, self.priors, callback)
 
         slopes = np.ones(n_items)
         intercepts = fitter.start_intercepts()
         slopes, intercepts, n_iter, converged = fitter.run(
-            slopes, intercepts, free_slopes=False, tol=self.tol if self.model == "1pl" else 1e-2,
+            slopes,
+            intercepts,
+            free_slopes=False,
+            tol=self.tol if self.model == "1pl" else 1e-2,
             max_iter=self.max_iter,
         )
         if self.model == "2pl":
@@ -184,8 +188,10 @@ class _Answers:
 
 
 class _EMFitter:
-    def __init__(self, data: _Answers, nodes, weights, priors: bool):
+    def __init__(self, data: _Answers, nodes, weights, priors: bool, callback=None):
         self.data = data
+        self.callback = callback
+        self.evaluations = 0
         self.nodes = nodes
         self.log_weights = np.log(weights)
         self.priors = priors
@@ -313,6 +319,9 @@ class _EMFitter:
         n, r = self.expected_counts(posterior)
         objective = log_likelihood + self.log_prior(slopes, intercepts, free_slopes)
         new_a, new_d = self.m_step(slopes, intercepts, n, r, free_slopes)
+        self.evaluations += 1
+        if self.callback is not None:
+            self.callback(self.evaluations)
         return new_a, new_d, objective
 
     def _project(self, a, d, free_slopes):

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,71 +14,154 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(help_text='"v1", "v2", ...; never reused.', max_length=32, unique=True)),
-                ('number', models.PositiveIntegerField(editable=False, unique=True)),
-                ('model_type', models.CharField(choices=[('irt-2pl', 'IRT 2PL'), ('irt-1pl', 'IRT 1PL'), ('heuristic', 'Success-rate heuristic')], default='irt-2pl', max_length=16)),
-                ('status', models.CharField(choices=[('training', 'Training'), ('completed', 'Completed'), ('failed', 'Failed'), ('deployed', 'Deployed'), ('archived', 'Archived')], default='training', max_length=16)),
-                ('is_production', models.BooleanField(default=False)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('config', models.JSONField(blank=True, default=dict)),
-                ('decision', models.JSONField(blank=True, default=dict, help_text="The auto-deploy gate's decision and reason.")),
-                ('training_data_count', models.PositiveIntegerField(default=0)),
-                ('data_first_answer_at', models.DateTimeField(blank=True, null=True)),
-                ('data_last_answer_at', models.DateTimeField(blank=True, null=True)),
-                ('data_digest', models.CharField(blank=True, help_text='SHA-256 of the answer ids used.', max_length=64)),
-                ('training_started_at', models.DateTimeField(blank=True, null=True)),
-                ('training_completed_at', models.DateTimeField(blank=True, null=True)),
-                ('duration', models.FloatField(blank=True, help_text='Seconds from start to completion.', null=True)),
-                ('deployed_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.CharField(help_text='"v1", "v2", ...; never reused.', max_length=32, unique=True)),
+                ("number", models.PositiveIntegerField(editable=False, unique=True)),
+                (
+                    "model_type",
+                    models.CharField(
+                        choices=[
+                            ("irt-2pl", "IRT 2PL"),
+                            ("irt-1pl", "IRT 1PL"),
+                            ("heuristic", "Success-rate heuristic"),
+                        ],
+                        default="irt-2pl",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("training", "Training"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                            ("deployed", "Deployed"),
+                            ("archived", "Archived"),
+                        ],
+                        default="training",
+                        max_length=16,
+                    ),
+                ),
+                ("is_production", models.BooleanField(default=False)),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                ("config", models.JSONField(blank=True, default=dict)),
+                (
+                    "decision",
+                    models.JSONField(blank=True, default=dict, help_text="The auto-deploy gate's decision and reason."),
+                ),
+                ("training_data_count", models.PositiveIntegerField(default=0)),
+                ("data_first_answer_at", models.DateTimeField(blank=True, null=True)),
+                ("data_last_answer_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "data_digest",
+                    models.CharField(blank=True, help_text="SHA-256 of the answer ids used.", max_length=64),
+                ),
+                ("training_started_at", models.DateTimeField(blank=True, null=True)),
+                ("training_completed_at", models.DateTimeField(blank=True, null=True)),
+                ("duration", models.FloatField(blank=True, help_text="Seconds from start to completion.", null=True)),
+                ("deployed_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-number'],
-                'permissions': [('deploy_modelversion', 'Can deploy (or roll back to) a model version'), ('retrain_model', 'Can start a retraining run')],
+                "ordering": ["-number"],
+                "permissions": [
+                    ("deploy_modelversion", "Can deploy (or roll back to) a model version"),
+                    ("retrain_model", "Can start a retraining run"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Deployment',
+            name="Deployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('auto-deploy', 'Auto Deploy'), ('deploy', 'Deploy'), ('rollback', 'Rollback')], max_length=16)),
-                ('actor_name', models.CharField(help_text='Who acted, kept if the user is deleted.', max_length=150)),
-                ('reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('previous_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replaced_by', to='retraining.modelversion')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='retraining.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("auto-deploy", "Auto Deploy"), ("deploy", "Deploy"), ("rollback", "Rollback")],
+                        max_length=16,
+                    ),
+                ),
+                ("actor_name", models.CharField(help_text="Who acted, kept if the user is deleted.", max_length=150)),
+                ("reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "previous_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="replaced_by",
+                        to="retraining.modelversion",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deployments",
+                        to="retraining.modelversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'deployment',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "deployment",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='TrainingLock',
+            name="TrainingLock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=32, unique=True)),
-                ('owner', models.CharField(max_length=64)),
-                ('acquired_at', models.DateTimeField()),
-                ('heartbeat_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('progress', models.JSONField(blank=True, default=dict)),
-                ('version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='retraining.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=32, unique=True)),
+                ("owner", models.CharField(max_length=64)),
+                ("acquired_at", models.DateTimeField()),
+                ("heartbeat_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("progress", models.JSONField(blank=True, default=dict)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="retraining.modelversion",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_production', True)), fields=('is_production',), name='one_production_version'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_production", True)), fields=("is_production",), name="one_production_version"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.CheckConstraint(condition=models.Q(('is_production', False), ('status', 'deployed'), _connector='OR'), name='production_version_is_deployed'),
+            model_name="modelversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("is_production", False), ("status", "deployed"), _connector="OR"),
+                name="production_version_is_deployed",
+            ),
         ),
     ]

@@ -5,31 +5,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='TrainingData',
+            name="TrainingData",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('user_hash', models.CharField(help_text="Keyed HMAC-SHA256 of the app's user id; the raw id is never stored.", max_length=64)),
-                ('question_id', models.CharField(max_length=255)),
-                ('module', models.CharField(blank=True, default='', max_length=255)),
-                ('difficulty', models.FloatField(blank=True, help_text='Difficulty as the app labelled it, if any.', null=True)),
-                ('correct', models.BooleanField()),
-                ('response_time_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('answered_at', models.DateTimeField()),
-                ('event_id', models.CharField(help_text='Client-supplied id of the answer event: retries never duplicate it.', max_length=255, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "user_hash",
+                    models.CharField(
+                        help_text="Keyed HMAC-SHA256 of the app's user id; the raw id is never stored.", max_length=64
+                    ),
+                ),
+                ("question_id", models.CharField(max_length=255)),
+                ("module", models.CharField(blank=True, default="", max_length=255)),
+                (
+                    "difficulty",
+                    models.FloatField(blank=True, help_text="Difficulty as the app labelled it, if any.", null=True),
+                ),
+                ("correct", models.BooleanField()),
+                ("response_time_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("answered_at", models.DateTimeField()),
+                (
+                    "event_id",
+                    models.CharField(
+                        help_text="Client-supplied id of the answer event: retries never duplicate it.",
+                        max_length=255,
+                        unique=True,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
             ],
             options={
-                'verbose_name': 'answer',
-                'verbose_name_plural': 'answers',
-                'indexes': [models.Index(fields=['answered_at', 'id'], name='trainingdata_answered_idx'), models.Index(fields=['created_at'], name='trainingdata_created_idx'), models.Index(fields=['question_id'], name='trainingdata_question_idx')],
+                "verbose_name": "answer",
+                "verbose_name_plural": "answers",
+                "indexes": [
+                    models.Index(fields=["answered_at", "id"], name="trainingdata_answered_idx"),
+                    models.Index(fields=["created_at"], name="trainingdata_created_idx"),
+                    models.Index(fields=["question_id"], name="trainingdata_question_idx"),
+                ],
             },
         ),
     ]

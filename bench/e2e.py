@@ -1,0 +1,80 @@
+"""One backend's half of the end-to-end benchmark (run by bench/run.py in a fresh process each).
+
+e2e.py prepare N   migrate a fresh database and store N demo answers; prints the store rate
+e2e.py retrain N   retrain on the N most recent answers; prints timings and peak memory
+"""
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlops_site.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from retraining import services  # noqa: E402
+from retraining.models import Deployment, ModelVersion, TrainingLock  # noqa: E402
+from training_data.models import TrainingData  # noqa: E402
+from training_data.services import demo_data_generate  # noqa: E402
+
+
+def rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def prepare(n):
+    if connection.vendor == "postgresql":
+        from django.db.utils import OperationalError
+
+        try:
+            connection.ensure_connection()
+        except OperationalError:
+            _create_postgres_database()
+    call_command("migrate", verbosity=0)
+    Deployment.objects.all().delete()
+    ModelVersion.objects.update(is_production=False, status="archived")
+    ModelVersion.objects.all().delete()
+    TrainingLock.objects.all().delete()
+    TrainingData.objects.all().delete()
+    start = time.perf_counter()
+    inserted, _ = demo_data_generate(users=max(n // 50, 1), questions=500, answers=n, seed=1)
+    seconds = time.perf_counter() - start
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {TrainingData._meta.db_table}")
+    return {"inserted": inserted, "insert_rate": inserted / seconds}
+
+
+def _create_postgres_database():
+    import psycopg
+
+    settings = connection.settings_dict
+    name = settings["NAME"]
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname="postgres", autocommit=True
+    ) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def retrain(n):
+    connection.ensure_connection()
+    before = rss_mib()
+    start = time.perf_counter()
+    result = services.retrain(limit=n, auto_deploy=False, actor_name="bench")
+    total = time.perf_counter() - start
+    return {"timings": result.timings, "total": total, "peak_mib": rss_mib(), "baseline_mib": before}
+
+
+if __name__ == "__main__":
+    action, count = sys.argv[1], int(sys.argv[2])
+    print(json.dumps(prepare(count) if action == "prepare" else retrain(count)))

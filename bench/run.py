@@ -1,0 +1,247 @@
+"""Benchmarks: speed, memory and quality, each beside a baseline measured in the same run.
+
+    python3 tasks.py bench            # everything except girth on 1M answers (about 2 minutes)
+    python3 tasks.py bench --full     # also girth on 20k x 500 x 50 (about 4 more minutes)
+    python3 tasks.py bench --only irt # one section: irt, girth, assistments, e2e
+
+Targets (2-core machine): 2PL on 1M answers <= 1.5 s fitting and <= 1 GB extra peak memory; >= 100x
+faster than girth's twopl_mml with equal recovery; ASSISTments09 2PL held-out AUC >= 0.77 and
+log-loss <= 0.535; end-to-end retrain of 1M stored answers <= 10 s on SQLite with loading at most
+half of it and <= 1.5 GB peak; demo answers stored at >= 50,000/s on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from retraining.irt import IRT, Heuristic, IdEncoder, metrics  # noqa: E402
+
+DATASET = ROOT.parent / "shared" / "datasets" / "assistments09"
+
+
+def table(title, header, rows):
+    print(f"\n## {title}")
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
+    for line in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(x).rjust(w) for x, w in zip(line, widths, strict=True)))
+
+
+def simulate(n_users, n_items, per_user, seed=0):
+    rng = np.random.default_rng(seed)
+    theta = rng.normal(size=n_users)
+    b = rng.normal(size=n_items)
+    a = rng.lognormal(0.0, 0.3, size=n_items)
+    users = np.repeat(np.arange(n_users), per_user)
+    items = np.concatenate([rng.choice(n_items, per_user, replace=False) for _ in range(n_users)])
+    p = 1.0 / (1.0 + np.exp(-a[items] * (theta[users] - b[items])))
+    return users, items, (rng.random(p.size) < p).astype(np.int8), theta, a, b
+
+
+def recovery(theta, a, b, ability, discrimination, difficulty):
+    return tuple(
+        round(float(np.corrcoef(x, y)[0, 1]), 4) for x, y in ((difficulty, b), (discrimination, a), (ability, theta))
+    )
+
+
+def fit_ours(users, items, correct):
+    tracemalloc.start()
+    start = time.perf_counter()
+    model = IRT(model="2pl").fit(users, items, correct)
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return model, seconds, peak
+
+
+def section_irt(_args):
+    rows = []
+    for n_users, n_items, per_user in ((20_000, 500, 50), (50_000, 2_000, 20)):
+        users, items, correct, theta, a, b = simulate(n_users, n_items, per_user)
+        fit_ours(users[:1000], items[:1000], correct[:1000])  # warm-up
+        model, seconds, peak = fit_ours(users, items, correct)
+        r = recovery(theta, a, b, model.ability_, model.discrimination_, model.difficulty_)
+        target = "<= 1.5 s, <= 1 GB" if seconds <= 1.5 and peak <= 2**30 else "MISSED (1.5 s, 1 GB)"
+        rows.append(
+            [
+                f"{n_users}x{n_items}x{per_user}",
+                len(correct),
+                f"{seconds:.2f}",
+                model.n_iter_,
+                f"{peak / 2**20:.0f}",
+                *r,
+                target,
+            ]
+        )
+    header = [
+        "users x items x per-user",
+        "answers",
+        "fit s",
+        "EM iters",
+        "peak MiB",
+        "r(b)",
+        "r(a)",
+        "r(theta)",
+        "target",
+    ]
+    table("2PL fit on simulated answers (ours)", header, rows)
+
+
+def section_girth(args):
+    try:
+        from girth import twopl_mml
+    except ImportError:
+        print("\n## girth comparison skipped: pip install -r bench/requirements.txt")
+        return
+    sizes = [(2_000, 100, 20)] + ([(20_000, 500, 50)] if args.full else [])
+    rows = []
+    for n_users, n_items, per_user in sizes:
+        users, items, correct, theta, a, b = simulate(n_users, n_items, per_user)
+        model, ours, _ = fit_ours(users, items, correct)
+        ours_r = recovery(theta, a, b, model.ability_, model.discrimination_, model.difficulty_)
+        dense = np.full((n_items, n_users), -99999, dtype=int)  # girth's missing-response marker
+        dense[items, users] = correct
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = twopl_mml(dense)
+        theirs = time.perf_counter() - start
+        their_r = recovery(theta, a, b, result["Ability"], result["Discrimination"], result["Difficulty"])
+        verdict = "ok" if theirs / ours >= 100 else "MISSED (>= 100x)"
+        rows.append(
+            [f"{n_users}x{n_items}x{per_user}", f"{ours:.2f}", f"{theirs:.1f}", f"{theirs / ours:.0f}x", verdict]
+            + [f"{o} / {t}" for o, t in zip(ours_r, their_r, strict=True)]
+        )
+    header = ["size", "ours s", "girth s", "speed-up", "target", "r(b) ours/girth", "r(a)", "r(theta)"]
+    table("2PL against girth.twopl_mml (same answers)", header, rows)
+    if not args.full:
+        print("  (girth on 20k x 500 x 50 takes minutes: add --full)")
+
+
+def section_assistments(_args):
+    if not (DATASET / "train.tsv").exists():
+        print(f"\n## ASSISTments09 skipped: {DATASET} is absent")
+        return
+    rows = []
+    for name in ("train.tsv", "test.tsv"):
+        with (DATASET / name).open() as handle:
+            reader = csv.reader(handle, delimiter="\t")
+            next(reader)
+            rows.extend(reader)
+    users = IdEncoder().fit_encode(r[0] for r in rows)
+    items = IdEncoder().fit_encode(r[1] for r in rows)
+    correct = np.array([int(r[3]) for r in rows])
+    held = np.random.default_rng(42).random(correct.size) < 0.2
+    sizes = {"n_users": int(users.max()) + 1, "n_items": int(items.max()) + 1}
+    out = []
+    train_mean = correct[~held].mean()
+    constant = metrics.evaluate(correct[held], np.full(held.sum(), train_mean))
+    out.append(["constant (train mean)", "-", "0.500", f"{constant['logLoss']:.4f}", f"{constant['accuracy']:.4f}", ""])
+    for label, estimator in (("heuristic (original)", Heuristic()), ("1PL", IRT("1pl")), ("2PL", IRT("2pl"))):
+        start = time.perf_counter()
+        estimator.fit(users[~held], items[~held], correct[~held], **sizes)
+        seconds = time.perf_counter() - start
+        m = metrics.evaluate(correct[held], estimator.predict_proba(users[held], items[held]))
+        target = ""
+        if label == "2PL":
+            target = "ok" if m["auc"] >= 0.77 and m["logLoss"] <= 0.535 else "MISSED (AUC >= 0.77, log-loss <= 0.535)"
+        out.append([label, f"{seconds:.2f}", f"{m['auc']:.4f}", f"{m['logLoss']:.4f}", f"{m['accuracy']:.4f}", target])
+    header = ["model", "fit s", "held-out AUC", "log-loss", "accuracy", "target"]
+    table(f"ASSISTments09, response-level 20 % holdout (seed 42), {correct.size} answers", header, out)
+
+
+def section_e2e(args):
+    """End-to-end retrain of 1M stored answers, each backend in its own processes."""
+    backends = [("SQLite", f"sqlite:///{Path(args.workdir) / 'bench.sqlite3'}")]
+    postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/irt_bench")
+    if postgres != "off":
+        backends.append(("PostgreSQL", postgres))
+    rows = []
+    for label, url in backends:
+        env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false"}
+        env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
+        env.setdefault("TRAINING_DATA_HASH_KEY", "bench-only-hash-key")
+        env["ALLOWED_HOSTS"] = "localhost"
+        try:
+            prepared = _child(["prepare", str(args.answers)], env)
+        except RuntimeError as error:
+            print(f"\n## end-to-end on {label} skipped: {error}")
+            continue
+        result = _child(["retrain", str(args.answers)], env)
+        t = result["timings"]
+        total = result["total"]
+        ok = total <= 10 and t["load"] <= total / 2 and result["peak_mib"] <= 1536
+        rows.append(
+            [
+                label,
+                f"{prepared['insert_rate']:,.0f}",
+                f"{total:.2f}",
+                f"{t['load']:.2f}",
+                f"{t['split']:.2f}",
+                f"{t['fit']:.2f}",
+                f"{t['evaluate']:.2f}",
+                f"{t['save']:.2f}",
+                f"{result['peak_mib']:.0f}",
+                "ok" if ok or label != "SQLite" else "MISSED (<= 10 s, load <= half, <= 1.5 GB)",
+            ]
+        )
+    header = [
+        "backend",
+        "demo answers/s",
+        "retrain s",
+        "load",
+        "split",
+        "fit",
+        "evaluate",
+        "save",
+        "peak MiB",
+        "target",
+    ]
+    table(f"End-to-end retrain of {args.answers:,} stored answers (2PL, no deploy)", header, rows)
+    print("  fit = the learning core alone on the same answers; demo answers/s: generate_demo_data's store rate")
+
+
+def _child(command, env):
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("e2e.py")), *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "failed")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+SECTIONS = {"irt": section_irt, "girth": section_girth, "assistments": section_assistments, "e2e": section_e2e}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="Also run girth on 1M answers (minutes).")
+    parser.add_argument("--only", choices=sorted(SECTIONS), action="append", help="Run only these sections.")
+    parser.add_argument("--answers", type=int, default=1_000_000, help="Stored answers for the end-to-end run.")
+    parser.add_argument("--workdir", default="/tmp", help="Where the end-to-end SQLite file goes.")
+    args = parser.parse_args()
+    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs")
+    for name in args.only or SECTIONS:
+        SECTIONS[name](args)
+
+
+if __name__ == "__main__":
+    main()

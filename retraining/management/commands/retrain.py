@@ -1,0 +1,158 @@
+import json
+import sys
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from retraining import selectors, services
+from retraining.errors import RetrainingError, TrainingInProgress
+from retraining.representations import retrain_body
+
+RULE = "=" * 60
+EXIT_ERROR = 1
+EXIT_IN_PROGRESS = 3
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--since must be a date like 2024-01-31, got {text!r}") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Retrain the IRT model on the latest answers, evaluate it on held-out answers and deploy it when it passes "
+        "the gate. Exit codes: 0 done (deployed or not, or skipped by --min-new-answers), 1 error, "
+        "3 training already in progress."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--limit", type=int, help="Use at most the N most recent answers (default 10000).")
+        parser.add_argument("--since", type=_date, help="Use only answers given on or after this date (YYYY-MM-DD).")
+        parser.add_argument(
+            "--no-auto-deploy", action="store_true", help="Never deploy the new version, whatever its metrics."
+        )
+        parser.add_argument(
+            "--algorithm", choices=services.ALGORITHMS, default="irt-2pl", help="Model to fit (default irt-2pl)."
+        )
+        parser.add_argument(
+            "--split", choices=services.SPLITS, default="random", help="Hold out random answers or each user's latest."
+        )
+        parser.add_argument(
+            "--min-new-answers",
+            type=int,
+            metavar="N",
+            help="Skip (exit 0) unless at least N answers arrived since the last trained version.",
+        )
+        parser.add_argument("--json", action="store_true", help="Print only the JSON body of POST /api/mlops/retrain.")
+
+    def handle(self, *args, **options):
+        as_json = options["json"]
+        if options["min_new_answers"] is not None:
+            fresh = selectors.new_answers_count()
+            if fresh is not None and fresh < options["min_new_answers"]:
+                message = (
+                    f"Skipped: {fresh} new answers since the last version, fewer than {options['min_new_answers']}."
+                )
+                self.stdout.write(
+                    json.dumps({"success": True, "skipped": True, "reason": message}) if as_json else message
+                )
+                return
+        write = (lambda line: None) if as_json else self.stdout.write
+        self._banner(write)
+        try:
+            result = services.retrain(
+                limit=options["limit"],
+                since=options["since"],
+                auto_deploy=not options["no_auto_deploy"],
+                algorithm=options["algorithm"],
+                split=options["split"],
+                actor_name="manage.py retrain",
+                progress=lambda tag, message: write(f"[{tag}] {message}"),
+            )
+        except TrainingInProgress as error:
+            raise CommandError(self._failure(write, f"{error}"), returncode=EXIT_IN_PROGRESS) from None
+        except RetrainingError as error:
+            raise CommandError(self._failure(write, str(error)), returncode=EXIT_ERROR) from None
+        except Exception as error:
+            raise CommandError(
+                self._failure(write, f"{type(error).__name__}: {error}"), returncode=EXIT_ERROR
+            ) from error
+        if as_json:
+            self.stdout.write(json.dumps(retrain_body(result), indent=2))
+        else:
+            self._report(write, result)
+
+    def _banner(self, write):
+        write(RULE)
+        write("ML OPS: AUTOMATED MODEL RETRAINING")
+        write(RULE)
+        write("")
+        write(f"Connecting to {connection.vendor} database...")
+        connection.ensure_connection()
+        write("✅ Connected to database")
+        write("")
+        production = selectors.production_version()
+        if production is None:
+            write("Current production model: none")
+        else:
+            write(f"Current production model: {production.version}")
+            accuracy = (production.metrics or {}).get("accuracy")
+            if accuracy is not None:
+                write(f"   Accuracy: {accuracy:.2%}")
+            write(f"   Deployed: {production.deployed_at.isoformat() if production.deployed_at else '-'}")
+        write("")
+
+    def _failure(self, write, message):
+        write("")
+        write(RULE)
+        write(f"❌ RETRAINING FAILED: {message}")
+        write(RULE)
+        sys.stdout.flush()
+        return message
+
+    def _report(self, write, result):
+        version = result.version
+        m = version.metrics
+        write("")
+        write(RULE)
+        write(self.style.SUCCESS("✅ RETRAINING COMPLETED SUCCESSFULLY"))
+        write("")
+        write("Results:")
+        write(f"   Version: {version.version}")
+        write(f"   Algorithm: {version.model_type}")
+        write(f"   Training samples: {version.training_data_count}")
+        write(f"   Duration: {version.duration:.2f}s")
+        write("")
+        write("Performance Metrics:")
+        write(f"   Accuracy: {m['accuracy']:.2%}")
+        write(f"   Precision: {m['precision']:.2%}")
+        write(f"   Recall: {m['recall']:.2%}")
+        write(f"   F1 Score: {m['f1Score']:.2%}")
+        write(f"   RMSE: {m['rmse']:.4f}")
+        write(f"   MAE: {m['mae']:.4f}")
+        if m.get("auc") is not None:
+            write(f"   AUC: {m['auc']:.4f}")
+        write(f"   Log-loss: {m['logLoss']:.4f}")
+        write(f"   Brier score: {m['brierScore']:.4f}")
+        write(f"   Held-out answers: {m['validationCount']} (trained on {m['trainCount']})")
+        for key, label in (("production", "Production"), ("baseline", "Heuristic baseline")):
+            other = m.get(key)
+            if other:
+                name = f"{label} {other['version']}" if key == "production" else label
+                auc = f"AUC {other['auc']:.4f}, " if other.get("auc") is not None else ""
+                write(
+                    f"   {name} on the same answers: accuracy {other['accuracy']:.2%}, "
+                    f"{auc}log-loss {other['logLoss']:.4f}"
+                )
+        write("")
+        if result.deployed:
+            write(self.style.SUCCESS("Model deployed to production!"))
+            write(f"   Why: {result.decision['reason']}")
+        else:
+            write(f"Model not deployed: {result.decision['reason']}.")
+        write(RULE)
+        write("")
+        write("Database connection closed")

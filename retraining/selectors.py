@@ -1,0 +1,165 @@
+"""Reads: versions, the production model, training status, and answers loaded into numpy."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import numpy as np
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from training_data.models import TrainingData
+
+from .errors import VersionNotFound
+from .models import ModelVersion, TrainingLock
+
+LOCK_NAME = "retrain"
+
+
+def production_version() -> ModelVersion | None:
+    return ModelVersion.objects.filter(is_production=True).first()
+
+
+def version_get(identifier: str | int) -> ModelVersion:
+    """A version by its name ("v2") or its primary key; :class:`VersionNotFound` otherwise."""
+    text = str(identifier).strip()
+    version = ModelVersion.objects.filter(version=text).first()
+    if version is None and text.isdigit() and len(text) < 19:
+        version = ModelVersion.objects.filter(pk=int(text)).first()
+    if version is None:
+        raise VersionNotFound(f'Model version "{text}" not found')
+    return version
+
+
+def versions_list(*, status: str | None = None) -> QuerySet[ModelVersion]:
+    """Versions, newest first, optionally of one status."""
+    versions = ModelVersion.objects.order_by("-number")
+    return versions.filter(status=status) if status else versions
+
+
+def latest_trained_version() -> ModelVersion | None:
+    """The newest version whose training finished (failed runs excluded)."""
+    return versions_list().exclude(status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED]).first()
+
+
+def new_answers_count() -> int | None:
+    """Answers stored since the newest finished training started; None when there is none."""
+    last = latest_trained_version()
+    if last is None or last.training_started_at is None:
+        return None
+    return TrainingData.objects.filter(created_at__gte=last.training_started_at).count()
+
+
+def training_status() -> dict:
+    """isTraining, currentVersion (production), and while training: version, progress, startedAt."""
+    lock = TrainingLock.objects.filter(name=LOCK_NAME).select_related("version").first()
+    production = production_version()
+    status = {"isTraining": lock is not None, "currentVersion": production.version if production else None}
+    if lock is not None:
+        status.update(
+            {
+                "trainingVersion": lock.version.version if lock.version else None,
+                "progress": lock.progress,
+                "startedAt": lock.acquired_at,
+                "leaseExpiresAt": lock.expires_at,
+                "stale": lock.expires_at <= timezone.now(),
+            }
+        )
+    return status
+
+
+# ----------------------------------------------------------------------------- answers
+def answers_queryset(*, limit: int | None = None, since: date | datetime | None = None) -> QuerySet[TrainingData]:
+    """The answers a retrain uses: the most recent ``limit`` (answered_at, then id), since ``since``."""
+    answers = TrainingData.objects.order_by("-answered_at", "-id")
+    if since is not None:
+        if not isinstance(since, datetime):
+            since = datetime(since.year, since.month, since.day, tzinfo=UTC)
+        answers = answers.filter(answered_at__gte=since)
+    return answers[:limit] if limit else answers
+
+
+@dataclass
+class AnswerArrays:
+    """Answers as parallel arrays, with the ids behind the dense user/question indices."""
+
+    users: np.ndarray
+    items: np.ndarray
+    correct: np.ndarray
+    user_ids: list[str]
+    question_ids: list[str]
+    difficulty_labels: np.ndarray  # per question; NaN where the app gave none
+    first_answer_at: datetime | None
+    last_answer_at: datetime | None
+    digest: str
+
+    def __len__(self) -> int:
+        return int(self.correct.size)
+
+
+_FIELDS = ("id", "user_hash", "question_id", "correct", "difficulty")
+
+
+def answers_load(*, limit: int | None = None, since: date | datetime | None = None) -> AnswerArrays:
+    """Load the selected answers straight into numpy arrays.
+
+    On SQL backends the ORM's query runs on a raw cursor (no model instance or dict per row), with
+    the garbage collector paused; ids are encoded in first-seen order with C-level dict calls.
+    Timestamps are not loaded per row: only the first and last answers' are looked up.
+    """
+    queryset = answers_queryset(limit=limit, since=since).values_list(*_FIELDS)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        if connection.vendor in ("sqlite", "postgresql"):
+            sql, params = queryset.query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+        else:
+            rows = list(queryset)
+        return _to_arrays(rows)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _encode(values: tuple) -> tuple[np.ndarray, list]:
+    """Dense codes in first-seen order, and the distinct values in that order."""
+    distinct = list(dict.fromkeys(values))
+    index = {value: k for k, value in enumerate(distinct)}
+    return np.fromiter(map(index.__getitem__, values), np.int64, len(values)), distinct
+
+
+def _to_arrays(rows: list[tuple]) -> AnswerArrays:
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return AnswerArrays(empty, empty, empty, [], [], np.zeros(0), None, None, hashlib.sha256().hexdigest())
+    ids, user_hashes, question_ids, correct, difficulty = zip(*rows, strict=True)
+    users, user_list = _encode(user_hashes)
+    items, question_list = _encode(question_ids)
+    outcome = np.fromiter(correct, np.int8, len(rows))
+    labels = np.full(len(question_list), np.nan)
+    given = np.array(difficulty, dtype=np.float64)  # None -> NaN
+    labelled = np.flatnonzero(~np.isnan(given))[::-1]  # oldest first: the newest label is written last
+    labels[items[labelled]] = given[labelled]
+    if isinstance(ids[0], int):
+        digest = hashlib.sha256(np.sort(np.fromiter(ids, np.int64, len(rows))).tobytes()).hexdigest()
+    else:  # e.g. MongoDB object ids
+        digest = hashlib.sha256("\n".join(sorted(map(str, ids))).encode()).hexdigest()
+    ends = dict(TrainingData.objects.filter(pk__in=[ids[0], ids[-1]]).values_list("pk", "answered_at"))
+    return AnswerArrays(
+        users=users,
+        items=items,
+        correct=outcome,
+        user_ids=user_list,
+        question_ids=question_list,
+        difficulty_labels=labels,
+        first_answer_at=ends[ids[-1]],
+        last_answer_at=ends[ids[0]],
+        digest=digest,
+    )

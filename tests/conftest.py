@@ -1,0 +1,84 @@
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from training_data.services import answer_row, answers_insert
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+def pytest_collection_modifyitems(config, items):
+    postgres = connection.settings_dict["ENGINE"].endswith("postgresql")
+    skip = pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgres://...")
+    for item in items:
+        if "postgres" in item.keywords and not postgres:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def add_answers():
+    """Store answers given as (user, question, correct[, answered_at]) tuples; returns the count."""
+
+    def add(answers, *, start=None, prefix="t"):
+        now = timezone.now()
+        start = start or now - timedelta(days=10)
+        rows = []
+        for k, answer in enumerate(answers):
+            user, question, correct = answer[:3]
+            when = answer[3] if len(answer) > 3 else start + timedelta(seconds=k)
+            rows.append(
+                answer_row(
+                    user_id=user,
+                    question_id=question,
+                    correct=correct,
+                    answered_at=when,
+                    event_id=f"{prefix}-{k}",
+                    now=now,
+                )
+            )
+        return answers_insert(rows)
+
+    return add
+
+
+def simulated_answers(n_users=150, n_questions=25, per_user=20, seed=0, discrimination=2.0):
+    """Answers from a 2PL with strong items: an IRT model clears the 75 % accuracy gate on them."""
+    rng = np.random.default_rng(seed)
+    theta = rng.normal(size=n_users)
+    b = rng.normal(0, 1.5, size=n_questions)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    out = []
+    for k in range(n_users * per_user):
+        u = k // per_user
+        q = int(rng.integers(n_questions))
+        p = 1 / (1 + np.exp(-discrimination * (theta[u] - b[q])))
+        out.append((f"user{u}", f"q{q}", int(rng.random() < p), start + timedelta(minutes=k)))
+    return out
+
+
+@pytest.fixture
+def simulated(add_answers):
+    answers = simulated_answers()
+    add_answers(answers)
+    return answers
+
+
+def run_manage(*args, env=None, timeout=120):
+    """Run manage.py in a subprocess against the test database."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
