@@ -1,6 +1,47 @@
 from django.contrib import admin
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from retraining import api as mlops
+from training_data.api import TrainingDataView
+
+
+class TokenView(TokenObtainPairView):
+    """POST username and password for an access and a refresh token; throttled against guessing."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
+
+class RefreshView(TokenRefreshView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/auth/token", TokenView.as_view(), name="token"),
+    path("api/auth/token/refresh", RefreshView.as_view(), name="token-refresh"),
+    path("api/training-data", TrainingDataView.as_view(), name="training-data"),
+    path("api/mlops/retrain", mlops.RetrainView.as_view(), name="mlops-retrain"),
+    path("api/mlops/status", mlops.StatusView.as_view(), name="mlops-status"),
+    path("api/mlops/versions", mlops.VersionListView.as_view(), name="mlops-versions"),
+    path("api/mlops/versions/<str:version_id>", mlops.VersionDetailView.as_view(), name="mlops-version"),
+    path("api/mlops/production", mlops.ProductionView.as_view(), name="mlops-production"),
+    path(
+        "api/mlops/production/parameters",
+        mlops.ProductionParametersView.as_view(),
+        name="mlops-production-parameters",
+    ),
+    path("api/mlops/deploy/<str:version_id>", mlops.DeployView.as_view(), name="mlops-deploy"),
+    path("api/mlops/predict", mlops.PredictView.as_view(), name="mlops-predict"),
+    path("api/schema", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
+    path(
+        "api/docs",
+        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]),
+        name="docs",
+    ),
 ]

@@ -5,8 +5,10 @@ The command, the API and the admin all call these functions; none of them holds 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -15,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -24,6 +26,8 @@ from .irt import IRT, Heuristic, metrics
 from .models import Deployment, ModelVersion, TrainingLock
 from .selectors import LOCK_NAME, AnswerArrays, answers_load, production_version
 from .serving import StoredModel
+
+logger = logging.getLogger(__name__)
 
 ALGORITHMS = ("irt-2pl", "irt-1pl", "heuristic")
 SPLITS = ("random", "time")
@@ -313,12 +317,13 @@ def retrain(
     actor=None,
     actor_name: str = "",
     progress: Progress | None = None,
+    started: Callable[[ModelVersion], None] | None = None,
 ) -> RetrainResult:
     """Train a new version on the selected answers, evaluate it on held-out answers, and deploy
     it when the gate allows. One run at a time (:class:`TrainingInProgress` otherwise).
 
     On any error the version is marked failed with the error, the lock is released, production
-    is untouched, and the error propagates.
+    is untouched, and the error propagates. ``started(version)`` is called once the version exists.
     """
     limit = settings.MLOPS_DEFAULT_LIMIT if limit is None else limit
     validation_split = settings.MLOPS_VALIDATION_SPLIT if validation_split is None else validation_split
@@ -363,6 +368,8 @@ def retrain(
         version = _version_create(algorithm=algorithm, config=config, actor=actor, started_at=started_at, data=data)
         lease.attach(version)
         step("created", "Retraining", f"Created model version: {version.version}")
+        if started is not None:
+            started(version)
 
         held = holdout_mask(data, validation_split=validation_split, random_seed=random_seed, split=split)
         train = ~held
@@ -460,6 +467,40 @@ def retrain(
         raise
     finally:
         lease.release()
+
+
+def retrain_start(*, wait_for_version: float = 60.0, **options) -> ModelVersion | None:
+    """Run :func:`retrain` in a background thread of this process; return its version once created.
+
+    Errors raised before the version exists (training in progress, no data, bad options) are
+    raised here, so callers can answer at once; later errors mark the version failed as usual.
+    Returns None if loading takes longer than ``wait_for_version`` seconds (it goes on running).
+    """
+    created = threading.Event()
+    outcome: dict = {}
+
+    def on_started(version):
+        outcome["version"] = version
+        created.set()
+
+    def run():
+        try:
+            retrain(**options, started=on_started)
+        except BaseException as error:
+            outcome.setdefault("error", error)
+            if "version" not in outcome:
+                logger.warning("background retrain failed before creating a version: %s", error)
+            else:
+                logger.exception("background retrain of %s failed", outcome["version"].version)
+        finally:
+            created.set()
+            connection.close()
+
+    threading.Thread(target=run, name="retrain", daemon=True).start()
+    created.wait(wait_for_version)
+    if "version" not in outcome and "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("version")
 
 
 def _sizes(data: AnswerArrays) -> dict:

@@ -82,3 +82,56 @@ def run_manage(*args, env=None, timeout=120):
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
+    """Throttle counters live in the cache: every test starts with none. Fast password hashing."""
+    from django.core.cache import cache
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()
+    yield
+    cache.clear()
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user("staff", password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def learner(django_user_model):
+    return django_user_model.objects.create_user("learner", password=PASSWORD)
+
+
+@pytest.fixture
+def ingester(django_user_model):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("quiz-app", password=PASSWORD)
+    user.user_permissions.add(Permission.objects.get(codename="add_trainingdata"))
+    return user
+
+
+def token_for(client, user) -> str:
+    response = client.post("/api/auth/token", {"username": user.username, "password": PASSWORD}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()["access"]
+
+
+@pytest.fixture
+def api():
+    """An APIClient factory: api(user) sends that user's real JWT; api() sends none."""
+    from rest_framework.test import APIClient
+
+    def make(user=None):
+        client = APIClient()
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(client, user)}")
+        return client
+
+    return make

@@ -1,0 +1,60 @@
+"""One place that turns errors into API responses: ``{"error": message, "code": ...}``."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from retraining import errors
+
+STATUS_BY_ERROR = {
+    errors.TrainingInProgress: status.HTTP_409_CONFLICT,
+    errors.NoTrainingData: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    errors.VersionNotFound: status.HTTP_404_NOT_FOUND,
+    errors.VersionNotDeployable: status.HTTP_409_CONFLICT,
+    errors.NoProductionModel: status.HTTP_404_NOT_FOUND,
+}
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        field, value = next(iter(detail.items()))
+        inner = _first_message(value)
+        return inner if field in ("non_field_errors", "detail") else f"{field}: {inner}"
+    if isinstance(detail, list):
+        return _first_message(detail[0]) if detail else "invalid input"
+    return str(detail)
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, errors.RetrainingError):
+        code = STATUS_BY_ERROR.get(type(exc), status.HTTP_400_BAD_REQUEST)
+        return Response({"error": str(exc), "code": exc.code}, status=code)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"error": "Request body too large; send at most 10,000 answers per request", "code": "too_large"},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or None)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # unexpected: Django's 500 handling (no stack trace unless DEBUG)
+    if isinstance(exc, APIException):
+        body = {"error": _first_message(exc.detail), "code": _code(exc)}
+        if isinstance(exc, ValidationError):
+            body["details"] = exc.detail
+        response.data = body
+    return response
+
+
+def _code(exc: APIException) -> str:
+    codes = exc.get_codes()
+    while isinstance(codes, dict | list):
+        codes = next(iter(codes.values())) if isinstance(codes, dict) else (codes[0] if codes else "invalid")
+    return str(codes)

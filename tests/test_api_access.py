@@ -1,0 +1,86 @@
+"""Every route: no token -> 401, a non-staff token -> 403, a staff token -> success."""
+
+import pytest
+
+from retraining import services
+
+pytestmark = pytest.mark.django_db
+
+MLOPS = [
+    ("post", "/api/mlops/retrain", {}),
+    ("get", "/api/mlops/status", None),
+    ("get", "/api/mlops/versions", None),
+    ("get", "/api/mlops/versions/v1", None),
+    ("get", "/api/mlops/production", None),
+    ("get", "/api/mlops/production/parameters", None),
+    ("post", "/api/mlops/deploy/v1", None),
+    ("post", "/api/mlops/predict", {"userId": "user1", "questionId": "q1"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), MLOPS)
+def test_mlops_routes_need_a_staff_token(api, learner, staff, simulated, method, path, body):
+    services.retrain()
+    assert getattr(api(), method)(path, body, format="json").status_code == 401
+    forged = api()
+    forged.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+    assert getattr(forged, method)(path, body, format="json").status_code == 401
+    assert getattr(api(learner), method)(path, body, format="json").status_code == 403
+    assert getattr(api(staff), method)(path, body, format="json").status_code == 200
+
+
+def test_ingest_needs_the_add_permission_not_staff(api, learner, staff, ingester):
+    body = {"answers": [{"userId": "u", "questionId": "q", "correct": True, "eventId": "e1"}]}
+    assert api().post("/api/training-data", body, format="json").status_code == 401
+    assert api(learner).post("/api/training-data", body, format="json").status_code == 403
+    assert api(staff).post("/api/training-data", body, format="json").status_code == 403
+    assert api(ingester).post("/api/training-data", body, format="json").status_code == 201
+
+
+def test_errors_are_json_with_a_message(api):
+    response = api().get("/api/mlops/status")
+    assert response.json() == {"error": "Authentication credentials were not provided.", "code": "not_authenticated"}
+
+
+def test_token_refresh_rotates_and_blacklists(api, staff):
+    client = api()
+    tokens = client.post("/api/auth/token", {"username": "staff", "password": "correct horse battery staple"}).json()
+    rotated = client.post("/api/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert rotated.status_code == 200 and rotated.json()["refresh"] != tokens["refresh"]
+    reused = client.post("/api/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert reused.status_code == 401
+
+
+def test_token_endpoint_throttles_guessing(api, staff):
+    client = api()
+    codes = [
+        client.post("/api/auth/token", {"username": "staff", "password": f"guess{k}"}).status_code for k in range(12)
+    ]
+    assert codes[:10] == [401] * 10
+    assert codes[10:] == [429, 429]
+
+
+def test_schema_and_docs_are_served_without_a_cdn(client):
+    schema = client.get("/api/schema")
+    assert schema.status_code == 200 and b"/api/mlops/retrain" in schema.content
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200
+    page = docs.content.decode()
+    assert "swagger-ui" in page and "cdn" not in page.lower() and "/static/drf_spectacular_sidecar/" in page
+
+
+def test_service_account_command_creates_an_ingest_only_account(api, django_user_model):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("create_service_account", "quiz-app", stdout=out)
+    password = out.getvalue().rsplit(": ", 1)[1].strip()
+    client = api()
+    token = client.post("/api/auth/token", {"username": "quiz-app", "password": password}).json()["access"]
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = [{"userId": "u", "questionId": "q", "correct": 1, "eventId": "e"}]
+    assert client.post("/api/training-data", body).status_code == 201
+    assert client.get("/api/mlops/status").status_code == 403
+    assert not django_user_model.objects.get(username="quiz-app").is_staff
