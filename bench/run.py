@@ -2,7 +2,7 @@
 
     python3 tasks.py bench            # everything except girth on 1M answers (about 2 minutes)
     python3 tasks.py bench --full     # also girth on 20k x 500 x 50 (about 4 more minutes)
-    python3 tasks.py bench --only irt # one section: irt, girth, assistments, e2e
+    python3 tasks.py bench --only irt # one section: irt, girth, assistments, e2e, api
 
 Targets (2-core machine): 2PL on 1M answers <= 1.5 s fitting and <= 1 GB extra peak memory; >= 100x
 faster than girth's twopl_mml with equal recovery; ASSISTments09 2PL held-out AUC >= 0.77 and
@@ -228,7 +228,30 @@ def _child(command, env):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-SECTIONS = {"irt": section_irt, "girth": section_girth, "assistments": section_assistments, "e2e": section_e2e}
+def section_api(args):
+    """Ingest answers/s and predict latency through the API stack, on a fresh SQLite file."""
+    url = f"sqlite:///{Path(args.workdir) / 'bench-api.sqlite3'}"
+    Path(args.workdir, "bench-api.sqlite3").unlink(missing_ok=True)
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "testserver"}
+    env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
+    env.setdefault("TRAINING_DATA_HASH_KEY", "bench-only-hash-key")
+    result = _child(["api", "5"], env)
+    rows = [
+        ["ingest, batches of 1,000", f"{result['ingest_1000']:,.0f} answers/s", ">= 20,000/s"],
+        ["ingest, batches of 10,000", f"{result['ingest_10000']:,.0f} answers/s", ">= 20,000/s"],
+        ["predict, 100 pairs, p50", f"{result['predict_p50_ms']:.1f} ms", ""],
+        ["predict, 100 pairs, max of 50", f"{result['predict_p99_ms']:.1f} ms", ""],
+    ]
+    table("API on SQLite (in-process WSGI client, JWT auth, 5 batches each)", ["what", "figure", "target"], rows)
+
+
+SECTIONS = {
+    "irt": section_irt,
+    "girth": section_girth,
+    "assistments": section_assistments,
+    "e2e": section_e2e,
+    "api": section_api,
+}
 
 
 def main():

@@ -19,7 +19,7 @@ from training_data.anonymise import hash_user_id
 from . import selectors, services
 from .errors import NoProductionModel
 from .representations import production_body, retrain_body, version_detail, version_summary
-from .serving import StoredModel
+from .serving import production_model
 
 ERROR = inline_serializer("Error", {"error": serializers.CharField(), "code": serializers.CharField()})
 METRICS_EXAMPLE = {"accuracy": 0.8423, "precision": 0.8512, "recall": 0.9034, "f1Score": 0.8765, "rmse": 0.3245}
@@ -279,8 +279,8 @@ class PredictView(APIView):
         pairs = PredictItem(data=request.data, many=many)
         pairs.is_valid(raise_exception=True)
         items = pairs.validated_data if many else [pairs.validated_data]
-        version = _production()
-        prediction = StoredModel.from_version(version).predict(
+        version_name, model = production_model()
+        prediction = model.predict(
             [hash_user_id(item["userId"]) for item in items], [item["questionId"] for item in items]
         )
         results = [
@@ -297,8 +297,8 @@ class PredictView(APIView):
             )
         ]
         if many:
-            return Response({"version": version.version, "predictions": results})
-        return Response({"version": version.version, **results[0]})
+            return Response({"version": version_name, "predictions": results})
+        return Response({"version": version_name, **results[0]})
 
 
 class CSVRenderer(BaseRenderer):

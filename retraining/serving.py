@@ -11,7 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import NoProductionModel
 from .models import ModelVersion
+
+_CACHE_SIZE = 4
+_cache: dict[tuple, StoredModel] = {}
 
 
 @dataclass
@@ -55,3 +59,21 @@ class StoredModel:
             a = np.full(question_index.size, self._cold_discrimination)
         probability = 1.0 / (1.0 + np.exp(-a * (theta - b)))
         return Prediction(probability, cold_user, cold_question)
+
+
+def production_model() -> tuple[str, StoredModel]:
+    """The serving version's name and its predictor.
+
+    A trained version's parameters never change, so predictors are kept per version in this
+    process; each call only asks the database which version serves now.
+    """
+    key = ModelVersion.objects.filter(is_production=True).values_list("pk", "version", "training_completed_at").first()
+    if key is None:
+        raise NoProductionModel()
+    model = _cache.get(key)
+    if model is None:
+        model = StoredModel.from_version(ModelVersion.objects.only("parameters").get(pk=key[0]))
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = model
+    return key[1], model

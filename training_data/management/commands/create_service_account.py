@@ -22,7 +22,9 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(24)
         user.set_password(password)
         user.save()
-        user.user_permissions.add(Permission.objects.get(codename="add_trainingdata", content_type__app_label="training_data"))
+        user.user_permissions.add(
+            Permission.objects.get(codename="add_trainingdata", content_type__app_label="training_data")
+        )
         self.stdout.write(
             self.style.SUCCESS(f"{'Created' if created else 'Updated'} {user.username}")
             + f"; it may ingest answers only. Password (shown once): {password}"
