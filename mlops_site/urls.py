@@ -45,3 +45,7 @@ urlpatterns = [
         name="docs",
     ),
 ]
+
+admin.site.site_header = "IRT retraining"
+admin.site.site_title = "IRT retraining"
+admin.site.index_title = "Staff console"

@@ -163,3 +163,44 @@ def _to_arrays(rows: list[tuple]) -> AnswerArrays:
         last_answer_at=ends[ids[0]],
         digest=digest,
     )
+
+
+# ----------------------------------------------------------------------------- for the admin
+COMPARED_METRICS = (
+    ("accuracy", "Accuracy", True),
+    ("auc", "AUC", True),
+    ("logLoss", "Log-loss", False),
+    ("brierScore", "Brier score", False),
+    ("f1Score", "F1 score", True),
+    ("ece", "Calibration error (ECE)", False),
+)
+
+
+def version_comparison(version: ModelVersion, other: ModelVersion | None) -> list[dict]:
+    """Metric by metric: this version, the other (production), the change, and whether it is better.
+
+    Each version's metrics come from its own held-out answers; the candidate's ``production``
+    entry (the serving model scored on the candidate's held-out answers) is the like-for-like
+    comparison and is listed too when present.
+    """
+    mine = version.metrics or {}
+    theirs = (other.metrics or {}) if other else {}
+    rows = []
+    for key, label, higher_is_better in COMPARED_METRICS:
+        a, b = mine.get(key), theirs.get(key)
+        change = a - b if a is not None and b is not None else None
+        better = None if change is None or change == 0 else (change > 0) == higher_is_better
+        rows.append({"key": key, "label": label, "this": a, "other": b, "change": change, "better": better})
+    return rows
+
+
+def history_versions(limit: int = 30) -> list[ModelVersion]:
+    """The newest finished versions, oldest first (for charts)."""
+    finished = versions_list().exclude(status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED])
+    return list(reversed(finished.only("version", "number", "metrics", "is_production", "status")[:limit]))
+
+
+def deployed_version_names() -> set[str]:
+    from .models import Deployment
+
+    return set(Deployment.objects.values_list("version__version", flat=True).distinct())
