@@ -495,12 +495,24 @@ def retrain_start(*, wait_for_version: float = 60.0, **options) -> ModelVersion 
         finally:
             created.set()
             connection.close()
+            _background_runs.discard(threading.current_thread())
 
-    threading.Thread(target=run, name="retrain", daemon=True).start()
+    thread = threading.Thread(target=run, name="retrain", daemon=True)
+    _background_runs.add(thread)
+    thread.start()
     created.wait(wait_for_version)
     if "version" not in outcome and "error" in outcome:
         raise outcome["error"]
     return outcome.get("version")
+
+
+_background_runs: set[threading.Thread] = set()
+
+
+def background_runs_join(timeout: float = 60.0) -> None:
+    """Wait for the retrains started by :func:`retrain_start` in this process (shutdown, tests)."""
+    for thread in list(_background_runs):
+        thread.join(timeout)
 
 
 def _sizes(data: AnswerArrays) -> dict:

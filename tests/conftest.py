@@ -85,6 +85,15 @@ def run_manage(*args, env=None, timeout=120):
 
 
 @pytest.fixture(autouse=True)
+def _no_background_run_outlives_its_test():
+    """A retrain started in the background (API wait=false, admin button) finishes inside its test."""
+    yield
+    from retraining.services import background_runs_join
+
+    background_runs_join()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache(settings):
     """Throttle counters live in the cache: every test starts with none. Fast password hashing."""
     from django.core.cache import cache

@@ -44,6 +44,17 @@ def page(tmp_path, monkeypatch):
 
 
 def test_roll_back_to_v1_with_the_button(page, live_server, django_user_model, simulated, tmp_path):
+    try:
+        roll_back(page, live_server, django_user_model, tmp_path)
+    finally:
+        # This body runs in Playwright's greenlet context, where Django keeps database connections of
+        # its own: close them, or PostgreSQL refuses to drop the test database at the end.
+        from django.db import connections
+
+        connections.close_all()
+
+
+def roll_back(page, live_server, django_user_model, tmp_path):
     services.retrain()
     services.retrain()
     django_user_model.objects.create_superuser("boss", password="a long enough password")
