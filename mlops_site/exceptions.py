@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from retraining import errors
+from retraining.audit import audit
 
 STATUS_BY_ERROR = {
     errors.TrainingInProgress: status.HTTP_409_CONFLICT,
@@ -29,7 +30,26 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
+REFUSALS = {401, 403, 409, 413, 429}
+
+
 def api_exception_handler(exc, context):
+    response = _response(exc, context)
+    if response is not None and response.status_code in REFUSALS:
+        request = context.get("request")
+        user = getattr(request, "user", None)
+        audit(
+            "request_refused",
+            status=response.status_code,
+            method=getattr(request, "method", None),
+            path=getattr(request, "path", None),
+            user=user.get_username() if user is not None and user.is_authenticated else None,
+            code=response.data.get("code") if isinstance(response.data, dict) else None,
+        )
+    return response
+
+
+def _response(exc, context):
     if isinstance(exc, errors.RetrainingError):
         code = STATUS_BY_ERROR.get(type(exc), status.HTTP_400_BAD_REQUEST)
         return Response({"error": str(exc), "code": exc.code}, status=code)

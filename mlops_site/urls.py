@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db import connection
+from django.http import JsonResponse
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
@@ -21,7 +23,14 @@ class RefreshView(TokenRefreshView):
     throttle_scope = "token"
 
 
+def healthz(request):
+    """For the proxy and the process manager: the app answers and reaches its database."""
+    connection.ensure_connection()
+    return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/auth/token", TokenView.as_view(), name="token"),
     path("api/auth/token/refresh", RefreshView.as_view(), name="token-refresh"),

@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from .audit import audit
 from .errors import NoTrainingData, RetrainingError, TrainingInProgress, VersionNotDeployable
 from .irt import IRT, Heuristic, metrics
 from .models import Deployment, ModelVersion, TrainingLock
@@ -115,8 +116,18 @@ class TrainingLease:
 
 
 # ------------------------------------------------------------------------------ deploying
+# Any constant: the key of the PostgreSQL advisory lock that serialises deploys.
+_DEPLOY_LOCK_KEY = 0x4952_5444  # "IRTD"
+
+
 @transaction.atomic
 def _deploy_once(*, version, actor, actor_name, reason, action):
+    if connection.vendor == "postgresql":
+        # Row locks cannot serialise "find the production row, then replace it": a waiting
+        # transaction re-reads a row that is no longer production and sees none. A transaction-scoped
+        # advisory lock makes deploys take turns. (SQLite's IMMEDIATE transactions already do.)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DEPLOY_LOCK_KEY])
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
     if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED):
         raise VersionNotDeployable(
@@ -143,9 +154,13 @@ def _deploy_once(*, version, actor, actor_name, reason, action):
         previous_version=current,
         action=action,
         actor=actor,
-        actor_name=actor.get_username() if actor is not None else (actor_name or "system"),
+        actor_name=_actor_name(actor, actor_name),
         reason=reason,
     )
+
+
+def _actor_name(actor, actor_name: str) -> str:
+    return actor.get_username() if actor is not None else (actor_name or "system")
 
 
 def version_deploy(
@@ -155,11 +170,20 @@ def version_deploy(
 
     One transaction; returns the history row, or None when ``version`` already serves (a no-op).
     A training or failed version is refused with :class:`VersionNotDeployable`. Concurrent
-    deploys are serialised by the one-production constraint: the loser retries on fresh state.
+    deploys take turns (an advisory lock on PostgreSQL, IMMEDIATE transactions on SQLite); where
+    neither exists, the one-production constraint refuses the loser, which retries on fresh state.
     """
     for attempt in range(5):
         try:
             deployment = _deploy_once(version=version, actor=actor, actor_name=actor_name, reason=reason, action=action)
+            if deployment is not None:
+                audit(
+                    "deploy",
+                    version=deployment.version.version,
+                    previous=deployment.previous_version.version if deployment.previous_version else None,
+                    action=deployment.action,
+                    actor=deployment.actor_name,
+                )
             break
         except IntegrityError:
             if attempt == 4:
@@ -454,6 +478,19 @@ def retrain(
             report("Deploy", f"Not deployed: {decision['reason']}")
         version.metrics["timings"] = timings
         ModelVersion.objects.filter(pk=version.pk).update(metrics=version.metrics)
+        audit(
+            "retrain",
+            outcome="completed",
+            version=version.version,
+            algorithm=algorithm,
+            answers=len(data),
+            accuracy=round(scores["accuracy"], 4),
+            log_loss=round(scores["logLoss"], 4),
+            deployed=decision["deploy"],
+            reason=decision["reason"],
+            duration=version.duration,
+            actor=_actor_name(actor, actor_name),
+        )
         return RetrainResult(
             version=version,
             deployed=decision["deploy"],
@@ -464,6 +501,14 @@ def retrain(
     except BaseException as error:
         if version is not None:
             _version_fail(version, error)
+        audit(
+            "retrain",
+            outcome="failed",
+            version=version.version if version else None,
+            algorithm=algorithm,
+            error=str(error) or type(error).__name__,
+            actor=_actor_name(actor, actor_name),
+        )
         raise
     finally:
         lease.release()

@@ -71,6 +71,16 @@ def simulated(add_answers):
     return answers
 
 
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for subprocesses (SQLite file or PostgreSQL)."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    host = settings["HOST"] or "localhost"
+    return f"postgres://{settings['USER']}{password}@{host}:{settings['PORT'] or 5432}/{settings['NAME']}"
+
+
 def run_manage(*args, env=None, timeout=120):
     """Run manage.py in a subprocess against the test database."""
     full_env = {**os.environ, **(env or {})}

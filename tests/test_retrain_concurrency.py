@@ -6,18 +6,11 @@ import time
 
 import psycopg
 import pytest
-from django.db import connection
 
 from retraining.models import ModelVersion, TrainingLock
-from tests.conftest import ROOT
+from tests.conftest import ROOT, database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def database_url():
-    s = connection.settings_dict
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    return f"postgres://{s['USER']}{password}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 def test_two_processes_one_trains_the_other_gets_exit_3(simulated):

@@ -109,7 +109,7 @@ class TrainingDataView(APIView):
                 _check_types(raw)
                 rows.append(answer_row(**{FIELDS[k]: v for k, v in raw.items()}, now=now))
             except InvalidAnswer as error:
-                errors.append({"index": index, "error": str(error)})
+                errors.append({"index": index, "error": _api_names(str(error))})
         if errors:
             return Response(
                 {
@@ -123,6 +123,14 @@ class TrainingDataView(APIView):
             inserted = answers_insert(rows)
         body = {"received": len(rows), "inserted": inserted, "duplicates": len(rows) - inserted}
         return Response(body, status=status.HTTP_201_CREATED if inserted else status.HTTP_200_OK)
+
+
+def _api_names(message: str) -> str:
+    """Speak of the fields by the names the client sent (questionId, not question_id)."""
+    for api_name, internal in FIELDS.items():
+        if api_name != internal:
+            message = message.replace(internal, api_name)
+    return message
 
 
 def _invalid(message: str) -> Response:

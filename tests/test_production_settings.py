@@ -1,0 +1,98 @@
+"""The production setup: deploy checks, static files, structured audit logs."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+
+from retraining import services
+from tests.conftest import ROOT
+
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "q8Zr-3vKp0x_Wm2Jt7Lh9Ns4Bd6Fg1Yc5Ue8Ia0Ro3Pk7Sw2Tz9Xv4Ql6Hn1Mj5",
+    "TRAINING_DATA_HASH_KEY": "a-long-random-hash-key-for-user-ids",
+    "ALLOWED_HOSTS": "irt.example.org",
+    "CSRF_TRUSTED_ORIGINS": "https://irt.example.org",
+    "SECURE_HSTS_PRELOAD": "true",
+    "DATABASE_URL": "postgres://irt:secret@127.0.0.1:5432/irt",
+}
+
+
+def test_check_deploy_is_clean_with_the_documented_environment():
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_HTTPS", "MONGODB_URI")}
+    env.update(PRODUCTION_ENV)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_behind_the_proxy_http_redirects_to_https(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    plain = client.get("/api/mlops/status")
+    assert plain.status_code == 301 and plain["Location"].startswith("https://")
+    assert client.get("/api/mlops/status", headers={"x-forwarded-proto": "https"}).status_code == 401
+    assert client.get("/healthz").status_code == 200  # exempt: the proxy's health check is plain HTTP
+
+
+@pytest.mark.django_db
+def test_healthz_reaches_the_database(client):
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["database"] in ("sqlite", "postgresql")
+
+
+def audit_events(caplog):
+    return [record for record in caplog.records if record.name == "irt.audit"]
+
+
+@pytest.mark.django_db
+def test_retrain_and_deploy_write_one_json_line_each(caplog, simulated):
+    from mlops_site.logs import JsonFormatter
+
+    with caplog.at_level(logging.INFO, logger="irt.audit"):
+        services.retrain(actor_name="cron")
+    events = audit_events(caplog)
+    assert [e.event for e in events] == ["deploy", "retrain"]
+    lines = [json.loads(JsonFormatter().format(e)) for e in events]
+    assert lines[1]["outcome"] == "completed" and lines[1]["version"] == "v1" and lines[1]["deployed"] is True
+    assert lines[0] | {"time": None} == {
+        "time": None,
+        "level": "INFO",
+        "logger": "irt.audit",
+        "message": "deploy",
+        "event": "deploy",
+        "version": "v1",
+        "previous": None,
+        "action": "auto-deploy",
+        "actor": "cron",
+    }
+
+
+@pytest.mark.django_db
+def test_refused_requests_are_logged_without_secrets_or_user_ids(caplog, api, ingester, settings):
+    from mlops_site.logs import JsonFormatter
+
+    client = api(ingester)
+    with caplog.at_level(logging.INFO, logger="irt.audit"):
+        client.get("/api/mlops/status")
+        api().post(
+            "/api/training-data", [{"userId": "alice@example.com", "questionId": "q", "correct": 1, "eventId": "e"}]
+        )
+    lines = [JsonFormatter().format(e) for e in audit_events(caplog)]
+    assert [json.loads(line)["status"] for line in lines] == [403, 401]
+    assert json.loads(lines[0])["user"] == "quiz-app"
+    text = "\n".join(lines)
+    assert "alice" not in text and settings.SECRET_KEY not in text and "Bearer" not in text
