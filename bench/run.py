@@ -2,7 +2,7 @@
 
     python3 tasks.py bench            # everything except girth on 1M answers (about 2 minutes)
     python3 tasks.py bench --full     # also girth on 20k x 500 x 50 (about 4 more minutes)
-    python3 tasks.py bench --only irt # one section: irt, girth, assistments, e2e, api
+    python3 tasks.py bench --only irt # one section: irt, girth, assistments, e2e, api, load
 
 Targets (2-core machine): 2PL on 1M answers <= 1.5 s fitting and <= 1 GB extra peak memory; >= 100x
 faster than girth's twopl_mml with equal recovery; ASSISTments09 2PL held-out AUC >= 0.77 and
@@ -245,12 +245,28 @@ def section_api(args):
     table("API on SQLite (in-process WSGI client, JWT auth, 5 batches each)", ["what", "figure", "target"], rows)
 
 
+def section_load(args):
+    """gunicorn under 32 concurrent clients on 127.0.0.1 (bench/load.py, its own processes)."""
+    print("\n## Load: gunicorn on 127.0.0.1 (bench/load.py)")
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("load.py")), "--seconds", "8"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    lines = [line for line in result.stdout.splitlines() if not line.startswith('{"time"')]
+    print("\n".join(lines) if result.returncode == 0 else f"  failed: {result.stderr.strip()[-500:]}")
+    print("  healthz (no auth, one query) is the floor: what any request costs on this machine under this load")
+
+
 SECTIONS = {
     "irt": section_irt,
     "girth": section_girth,
     "assistments": section_assistments,
     "e2e": section_e2e,
     "api": section_api,
+    "load": section_load,
 }
 
 

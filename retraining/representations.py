@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .models import ModelVersion
+from .selectors import parameter_summaries
 
 # The seed's six metrics, then ours.
 HEADLINE_METRICS = ("accuracy", "precision", "recall", "f1Score", "rmse", "mae", "auc", "logLoss", "brierScore", "ece")
@@ -32,11 +33,6 @@ def retrain_body(result) -> dict:
         "deployed": result.deployed,
         "decision": {"deploy": result.decision["deploy"], "reason": result.decision["reason"]},
     }
-
-
-def parameter_summaries(version: ModelVersion) -> dict:
-    parameters = version.parameters or {}
-    return {key: parameters[key] for key in ("difficulty", "abilityEstimates", "discrimination") if key in parameters}
 
 
 def version_summary(version: ModelVersion) -> dict:

@@ -21,15 +21,46 @@ LOCK_NAME = "retrain"
 
 
 def production_version() -> ModelVersion | None:
-    return ModelVersion.objects.filter(is_production=True).first()
+    """The serving version. Its per-question/per-user ``parameters`` load only when accessed."""
+    return ModelVersion.objects.defer("parameters").filter(is_production=True).first()
+
+
+SUMMARY_KEYS = ("difficulty", "abilityEstimates", "discrimination")
+
+
+_summaries: dict[tuple, dict] = {}
+
+
+def parameter_summaries(version: ModelVersion) -> dict:
+    """The seed's parameter summaries, read without loading every parameter.
+
+    A finished version's parameters never change, so its summaries are kept in this process.
+    """
+    if "parameters" not in version.get_deferred_fields():
+        parameters = version.parameters or {}
+        return {key: parameters[key] for key in SUMMARY_KEYS if key in parameters}
+    key = (version.pk, version.training_completed_at)
+    if key not in _summaries:
+        fields = [f"parameters__{name}" for name in SUMMARY_KEYS]
+        row = ModelVersion.objects.filter(pk=version.pk).values(*fields).first() or {}
+        found = {
+            name: row[f"parameters__{name}"] for name in SUMMARY_KEYS if row.get(f"parameters__{name}") is not None
+        }
+        if version.training_completed_at is None:
+            return found
+        if len(_summaries) > 64:
+            _summaries.clear()
+        _summaries[key] = found
+    return _summaries[key]
 
 
 def version_get(identifier: str | int) -> ModelVersion:
     """A version by its name ("v2") or its primary key; :class:`VersionNotFound` otherwise."""
     text = str(identifier).strip()
-    version = ModelVersion.objects.filter(version=text).first()
+    versions = ModelVersion.objects.defer("parameters")
+    version = versions.filter(version=text).first()
     if version is None and text.isdigit() and len(text) < 19:
-        version = ModelVersion.objects.filter(pk=int(text)).first()
+        version = versions.filter(pk=int(text)).first()
     if version is None:
         raise VersionNotFound(f'Model version "{text}" not found')
     return version
@@ -37,7 +68,7 @@ def version_get(identifier: str | int) -> ModelVersion:
 
 def versions_list(*, status: str | None = None) -> QuerySet[ModelVersion]:
     """Versions, newest first, optionally of one status."""
-    versions = ModelVersion.objects.order_by("-number")
+    versions = ModelVersion.objects.defer("parameters").order_by("-number")
     return versions.filter(status=status) if status else versions
 
 
@@ -56,17 +87,21 @@ def new_answers_count() -> int | None:
 
 def training_status() -> dict:
     """isTraining, currentVersion (production), and while training: version, progress, startedAt."""
-    lock = TrainingLock.objects.filter(name=LOCK_NAME).select_related("version").first()
-    production = production_version()
-    status = {"isTraining": lock is not None, "currentVersion": production.version if production else None}
+    lock = (
+        TrainingLock.objects.filter(name=LOCK_NAME)
+        .values("acquired_at", "expires_at", "progress", "version__version")
+        .first()
+    )
+    current = ModelVersion.objects.filter(is_production=True).values_list("version", flat=True).first()
+    status = {"isTraining": lock is not None, "currentVersion": current}
     if lock is not None:
         status.update(
             {
-                "trainingVersion": lock.version.version if lock.version else None,
-                "progress": lock.progress,
-                "startedAt": lock.acquired_at,
-                "leaseExpiresAt": lock.expires_at,
-                "stale": lock.expires_at <= timezone.now(),
+                "trainingVersion": lock["version__version"],
+                "progress": lock["progress"],
+                "startedAt": lock["acquired_at"],
+                "leaseExpiresAt": lock["expires_at"],
+                "stale": lock["expires_at"] <= timezone.now(),
             }
         )
     return status
@@ -197,7 +232,7 @@ def version_comparison(version: ModelVersion, other: ModelVersion | None) -> lis
 def history_versions(limit: int = 30) -> list[ModelVersion]:
     """The newest finished versions, oldest first (for charts)."""
     finished = versions_list().exclude(status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED])
-    return list(reversed(finished.only("version", "number", "metrics", "is_production", "status")[:limit]))
+    return list(reversed(finished[:limit]))
 
 
 def deployed_version_names() -> set[str]:

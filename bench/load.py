@@ -1,0 +1,230 @@
+"""Load test: gunicorn on 127.0.0.1 with the production settings, 32 concurrent clients.
+
+    python3 tasks.py bench --only load        (or: python bench/load.py [--seconds 8] [--clients 32])
+
+Prepares a fresh SQLite database (demo answers, a deployed model, a staff and an ingest account),
+starts gunicorn with gunicorn.conf.py, then, per endpoint, runs the clients for a bounded time on
+keep-alive connections and reports p50/p99 latency and throughput; finally it measures ingest
+answers/s with batches of 10,000. Only 127.0.0.1 is contacted; every loop stops by itself.
+Targets on this 2-core machine: predict p99 <= 50 ms, status p99 <= 20 ms, ingest >= 20,000/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(env: dict) -> dict:
+    """Migrate, store demo answers, train and deploy, make the accounts; return tokens and ids."""
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlops_site.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from django.core.management import call_command
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from retraining import services
+    from training_data.services import demo_data_generate
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)
+    demo_data_generate(users=2000, questions=300, answers=100_000, seed=11)
+    trained = services.retrain(limit=100_000, auto_deploy=False, actor_name="load")
+    services.version_deploy(version=trained.version, actor_name="load")
+    User = get_user_model()
+    staff = User.objects.create_user("load-staff", is_staff=True)
+    app = User.objects.create_user("load-app")
+    app.user_permissions.add(Permission.objects.get(codename="add_trainingdata"))
+    return {"staff": str(AccessToken.for_user(staff)), "app": str(AccessToken.for_user(app))}
+
+
+def run_clients(port, clients, seconds, method, path, token, body_for, think_ms=0.0):
+    """``clients`` keep-alive connections, each sending a request, reading the answer and pausing
+    ``think_ms``, until ``seconds`` pass. One asyncio loop: the load generator stays light."""
+    return asyncio.run(_run_clients(port, clients, seconds, method, path, token, body_for, think_ms))
+
+
+async def _run_clients(port, clients, seconds, method, path, token, body_for, think_ms):
+    latencies: list[float] = []
+    errors = 0
+    stop = time.monotonic() + seconds
+
+    async def client(k):
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        n = 0
+        try:
+            while time.monotonic() < stop:
+                body = (body_for(k, n) or "").encode()
+                head = (
+                    f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                )
+                started = time.perf_counter()
+                writer.write(head.encode() + body)
+                status_line = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if not status_line.split(b" ")[1].startswith(b"2"):
+                    errors += 1
+                n += 1
+                if think_ms:
+                    await asyncio.sleep(think_ms / 1000)
+        finally:
+            writer.close()
+
+    began = time.monotonic()
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    elapsed = time.monotonic() - began
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "per_second": len(latencies) / elapsed,
+        "p50": latencies[len(latencies) // 2],
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=8.0, help="Per endpoint.")
+    parser.add_argument(
+        "--think-ms", type=float, default=100.0, help="Pause of each client between its requests (0: flat out)."
+    )
+    parser.add_argument("--json", action="store_true", help="Print the figures as one JSON line.")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="irt-load-"))
+    port = free_port()
+    env = {
+        "DATABASE_URL": f"sqlite:///{workdir / 'load.sqlite3'}",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_HTTPS": "false",  # plain HTTP on loopback; production runs behind the TLS proxy
+        "DJANGO_SECRET_KEY": "load-test-only-" + "k" * 40,
+        "TRAINING_DATA_HASH_KEY": "load-test-only-hash-key",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_ACCESS_LOG": "",
+        "DJANGO_LOG_LEVEL": "ERROR",
+    }
+    tokens = prepare(env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "mlops_site.wsgi"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                probe.request("GET", "/healthz")
+                if probe.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                sys.exit("gunicorn did not start: run it by hand with the same environment to see why")
+            time.sleep(0.2)
+        results = {}
+        staff = tokens["staff"]
+        for name, method, path, body_for in (
+            ("healthz", "GET", "/healthz", lambda k, n: None),
+            ("status", "GET", "/api/mlops/status", lambda k, n: None),
+            ("production", "GET", "/api/mlops/production", lambda k, n: None),
+            (
+                "predict",
+                "POST",
+                "/api/mlops/predict",
+                lambda k, n: json.dumps(
+                    {"userId": f"demo-user-{(k * 97 + n) % 2000}", "questionId": f"q{n % 300 + 1:04d}"}
+                ),
+            ),
+        ):
+            run_clients(port, 8, 1.0, method, path, staff, body_for)  # warm every worker
+            results[name] = run_clients(port, args.clients, args.seconds, method, path, staff, body_for, args.think_ms)
+            results[name + "_saturated"] = run_clients(
+                port, args.clients, args.seconds / 2, method, path, staff, body_for
+            )
+
+        batch = 10_000
+
+        def ingest_body(k, n):
+            return json.dumps(
+                [
+                    {
+                        "userId": f"load-{i % 5000}",
+                        "questionId": f"q{i % 300}",
+                        "correct": i % 3 != 0,
+                        "eventId": f"load-{k}-{n}-{i}",
+                    }
+                    for i in range(batch)
+                ]
+            )
+
+        ingest = run_clients(port, 4, args.seconds, "POST", "/api/training-data", tokens["app"], ingest_body)
+        results["ingest"] = {**ingest, "answers_per_second": ingest["per_second"] * batch}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+
+    if args.json:
+        print(json.dumps(results))
+        return
+    print(
+        f"gunicorn on 127.0.0.1 (gunicorn.conf.py), SQLite, {args.clients} clients; each pauses "
+        f"{args.think_ms:.0f} ms between requests ('flat out': no pause, the server's ceiling)"
+    )
+    print(f"{'endpoint':<22}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  target")
+    targets = {"status": 20, "predict": 50}
+    for name in ("healthz", "status", "production", "predict"):
+        for key, label in ((name, name), (name + "_saturated", f"{name}, flat out")):
+            r = results[key]
+            target = targets.get(key)
+            verdict = "" if target is None else ("ok" if r["p99"] <= target else "MISSED") + f" (p99 <= {target} ms)"
+            print(
+                f"{label:<22}{r['requests']:>10}{r['per_second']:>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
+                f"{r['errors']:>8}  {verdict}"
+            )
+    i = results["ingest"]
+    verdict = "ok" if i["answers_per_second"] >= 20_000 else "MISSED"
+    print(
+        f"ingest: {i['answers_per_second']:,.0f} answers/s (4 clients flat out, batches of {batch:,}; "
+        f"p99 {i['p99']:.0f} ms)  {verdict} (>= 20,000/s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
