@@ -15,6 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from mlops_site.admin import ReadOnlyModelAdmin
+
 from . import charts, selectors, services
 from .errors import RetrainingError
 from .models import Deployment, ModelVersion
@@ -42,7 +44,7 @@ def _number(value, pattern="{:.4f}"):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(ReadOnlyModelAdmin):
     list_display = (
         "version",
         "model_type",
@@ -97,16 +99,6 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "duration",
         "deployed_at",
     )
-
-    # -- versions are evidence: nobody adds, edits or deletes them here
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_deploy_permission(self, request):
         return request.user.has_perm(DEPLOY_PERMISSION)
@@ -373,18 +365,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
+class DeploymentAdmin(ReadOnlyModelAdmin):
     list_display = ("created_at", "version", "previous_version", "action", "actor_name", "reason")
     list_filter = ("action",)
     list_select_related = ("version", "previous_version")
     ordering = ("-created_at", "-id")
     readonly_fields = ("created_at", "version", "previous_version", "action", "actor", "actor_name", "reason")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -81,3 +81,13 @@ def test_missing_hash_key_stops_start_up_with_debug_off():
 def test_debug_on_allows_development_secrets():
     chosen = settings_for(DJANGO_DEBUG="true", DJANGO_SECRET_KEY="", TRAINING_DATA_HASH_KEY="")
     assert chosen["engine"] == "django.db.backends.sqlite3"
+
+
+def test_mongodb_migration_tree_is_complete_without_a_server():
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update({"MONGODB_URI": "mongodb://127.0.0.1:27017/irt", "MONGODB_OFFLINE": "1", "DJANGO_DEBUG": "true"})
+    for command in (["check"], ["makemigrations", "--check", "--dry-run"]):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -6,6 +6,8 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.utils.functional import cached_property
 
+from mlops_site.admin import ReadOnlyModelAdmin
+
 from .models import TrainingData
 
 
@@ -50,7 +52,7 @@ class ModuleFilter(admin.SimpleListFilter):
 
 
 @admin.register(TrainingData)
-class TrainingDataAdmin(admin.ModelAdmin):
+class TrainingDataAdmin(ReadOnlyModelAdmin):
     """Answers are evidence: read-only."""
 
     list_display = ("question_id", "module", "correct", "response_time_ms", "answered_at", "short_user")
@@ -66,15 +68,6 @@ class TrainingDataAdmin(admin.ModelAdmin):
     @admin.display(description="user", ordering="user_hash")
     def short_user(self, obj):
         return obj.user_hash[:10]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         context = {"answer_dates": answer_date_hierarchy(request.GET), **(extra_context or {})}
