@@ -75,6 +75,30 @@ def retrain(n):
     return {"timings": result.timings, "total": total, "peak_mib": rss_mib(), "baseline_mib": before}
 
 
+def loaders(n):
+    """Seconds to bring the newest ``n`` answers into Python three ways (the retrain uses the last)."""
+    import gc
+
+    from retraining.selectors import _FIELDS, answers_load, answers_queryset
+
+    connection.ensure_connection()
+    out = {}
+    start = time.perf_counter()
+    objects = list(answers_queryset(limit=n))
+    out["orm_objects"] = time.perf_counter() - start
+    del objects
+    gc.collect()
+    start = time.perf_counter()
+    rows = list(answers_queryset(limit=n).values_list(*_FIELDS))
+    out["values_list"] = time.perf_counter() - start
+    del rows
+    gc.collect()
+    start = time.perf_counter()
+    answers_load(limit=n)
+    out["raw_cursor_to_numpy"] = time.perf_counter() - start
+    return out
+
+
 def api(batches):
     """Ingest throughput and predict latency through the API stack (in-process WSGI client)."""
     from django.contrib.auth import get_user_model
@@ -131,5 +155,5 @@ def api(batches):
 
 if __name__ == "__main__":
     action, count = sys.argv[1], int(sys.argv[2])
-    actions = {"prepare": prepare, "retrain": retrain, "api": api}
+    actions = {"prepare": prepare, "retrain": retrain, "api": api, "loaders": loaders}
     print(json.dumps(actions[action](count)))

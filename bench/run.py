@@ -170,7 +170,7 @@ def section_e2e(args):
     postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/irt_bench")
     if postgres != "off":
         backends.append(("PostgreSQL", postgres))
-    rows = []
+    rows, loader_rows = [], []
     for label, url in backends:
         env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false"}
         env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
@@ -182,6 +182,10 @@ def section_e2e(args):
             print(f"\n## end-to-end on {label} skipped: {error}")
             continue
         result = _child(["retrain", str(args.answers)], env)
+        load_ways = _child(["loaders", "200000"], env)
+        loader_rows.append(
+            [label] + [f"{load_ways[k]:.2f}" for k in ("orm_objects", "values_list", "raw_cursor_to_numpy")]
+        )
         t = result["timings"]
         total = result["total"]
         ok = total <= 10 and t["load"] <= total / 2 and result["peak_mib"] <= 1536
@@ -213,6 +217,11 @@ def section_e2e(args):
     ]
     table(f"End-to-end retrain of {args.answers:,} stored answers (2PL, no deploy)", header, rows)
     print("  fit = the learning core alone on the same answers; demo answers/s: generate_demo_data's store rate")
+    table(
+        "Loading the newest 200,000 answers (seconds; retrain uses the raw cursor, values_list on MongoDB)",
+        ["backend", "ORM objects", "values_list", "raw cursor -> numpy (encoded)"],
+        loader_rows,
+    )
 
 
 def _child(command, env):

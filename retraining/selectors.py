@@ -139,14 +139,18 @@ class AnswerArrays:
 _FIELDS = ("id", "user_hash", "question_id", "correct", "difficulty")
 
 
-def answers_load(*, limit: int | None = None, since: date | datetime | None = None) -> AnswerArrays:
+def answers_load(
+    *, limit: int | None = None, since: date | datetime | None = None, with_labels: bool = True
+) -> AnswerArrays:
     """Load the selected answers straight into numpy arrays.
 
     On SQL backends the ORM's query runs on a raw cursor (no model instance or dict per row), with
     the garbage collector paused; ids are encoded in first-seen order with C-level dict calls.
-    Timestamps are not loaded per row: only the first and last answers' are looked up.
+    Timestamps are not loaded per row: only the first and last answers' are looked up; the app's
+    difficulty labels only ``with_labels`` (the heuristic starts from them; IRT does not).
     """
-    queryset = answers_queryset(limit=limit, since=since).values_list(*_FIELDS)
+    fields = _FIELDS if with_labels else _FIELDS[:-1]
+    queryset = answers_queryset(limit=limit, since=since).values_list(*fields)
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -157,7 +161,7 @@ def answers_load(*, limit: int | None = None, since: date | datetime | None = No
                 rows = cursor.fetchall()
         else:
             rows = list(queryset)
-        return _to_arrays(rows)
+        return _to_arrays(rows, with_labels)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -170,18 +174,20 @@ def _encode(values: tuple) -> tuple[np.ndarray, list]:
     return np.fromiter(map(index.__getitem__, values), np.int64, len(values)), distinct
 
 
-def _to_arrays(rows: list[tuple]) -> AnswerArrays:
+def _to_arrays(rows: list[tuple], with_labels: bool = True) -> AnswerArrays:
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         return AnswerArrays(empty, empty, empty, [], [], np.zeros(0), None, None, hashlib.sha256().hexdigest())
-    ids, user_hashes, question_ids, correct, difficulty = zip(*rows, strict=True)
+    columns = zip(*rows, strict=True)
+    ids, user_hashes, question_ids, correct = next(columns), next(columns), next(columns), next(columns)
     users, user_list = _encode(user_hashes)
     items, question_list = _encode(question_ids)
     outcome = np.fromiter(correct, np.int8, len(rows))
     labels = np.full(len(question_list), np.nan)
-    given = np.array(difficulty, dtype=np.float64)  # None -> NaN
-    labelled = np.flatnonzero(~np.isnan(given))[::-1]  # oldest first: the newest label is written last
-    labels[items[labelled]] = given[labelled]
+    if with_labels:
+        given = np.array(next(columns), dtype=np.float64)  # None -> NaN
+        labelled = np.flatnonzero(~np.isnan(given))[::-1]  # oldest first: the newest label is written last
+        labels[items[labelled]] = given[labelled]
     if isinstance(ids[0], int):
         digest = hashlib.sha256(np.sort(np.fromiter(ids, np.int64, len(rows))).tobytes()).hexdigest()
     else:  # e.g. MongoDB object ids

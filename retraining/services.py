@@ -374,7 +374,7 @@ def retrain(
         began = time.perf_counter()
         step("starting", "Retraining", "Starting automated model retraining...")
         production = production_version()
-        data = answers_load(limit=limit, since=since)
+        data = answers_load(limit=limit, since=since, with_labels=algorithm == "heuristic")
         lap("load")
         if len(data) == 0:
             raise NoTrainingData()

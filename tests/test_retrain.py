@@ -175,3 +175,28 @@ def test_lost_lease_aborts_the_run(simulated, monkeypatch):
     with pytest.raises(Exception, match="lease lost"):
         services.retrain()
     assert ModelVersion.objects.get().status == "failed"
+
+
+def test_heuristic_starts_from_the_newest_app_label():
+    from training_data.services import answer_row, answers_insert
+
+    now = timezone.now()
+    start = now - timedelta(days=2)
+    rows = []
+    for k in range(200):  # q0: half right (no adjustment); labelled 1.0 first, 2.0 later
+        label = 1.0 if k < 100 else 2.0
+        rows.append(
+            answer_row(
+                user_id=f"u{k % 40}",
+                question_id="q0" if k % 2 == 0 else "q1",
+                correct=(k // 2) % 2,
+                difficulty=label if k % 2 == 0 else None,
+                answered_at=start + timedelta(minutes=k),
+                event_id=f"lab-{k}",
+                now=now,
+            )
+        )
+    answers_insert(rows)
+    version = services.retrain(algorithm="heuristic", auto_deploy=False, validation_split=0.1).version
+    assert version.parameters["questions"]["q0"]["difficulty"] == pytest.approx(2.0)
+    assert version.parameters["questions"]["q1"]["difficulty"] == pytest.approx(0.0)
