@@ -422,25 +422,7 @@ def retrain(
         step("learned", "Retraining", "Learning algorithm completed")
 
         step("evaluating", "Evaluation", "Evaluating model performance...")
-        y_held = data.correct[held]
-        scores = metrics.evaluate(y_held, model.predict_proba(data.users[held], data.items[held]))
-        if algorithm != "heuristic":
-            baseline = Heuristic().fit(data.users[train], data.items[train], data.correct[train], **_sizes(data))
-            scores["baseline"] = {
-                "algorithm": "heuristic",
-                **_headline(metrics.evaluate(y_held, baseline.predict_proba(data.users[held], data.items[held]))),
-            }
-        production_scores = None
-        if production is not None:
-            served = StoredModel.from_version(production).predict(
-                [data.user_ids[u] for u in data.users[held]], [data.question_ids[q] for q in data.items[held]]
-            )
-            production_scores = metrics.evaluate(y_held, served.probability)
-            scores["production"] = {
-                "version": production.version,
-                **_headline(production_scores),
-                "coldStartShare": float(np.mean(served.cold_user | served.cold_question)),
-            }
+        scores, production_scores = _evaluate(model, data, train, held, production, algorithm)
         scores["trainCount"] = int(train.sum())
         scores["validationCount"] = int(held.sum())
         mark = "✅" if scores["accuracy"] > settings.MLOPS_AUTO_DEPLOY_THRESHOLD else "⚠️"
@@ -452,6 +434,15 @@ def retrain(
         decision = deploy_decision(
             candidate=scores, production=production, production_metrics=production_scores, auto_deploy=auto_deploy
         )
+        serving_now = production_version()
+        if decision["deploy"] and getattr(serving_now, "pk", None) != getattr(production, "pk", None):
+            # Someone deployed by hand while this run trained: it was not compared with that model.
+            decision = {
+                **decision,
+                "deploy": False,
+                "reason": f"production changed to {serving_now.version if serving_now else 'none'} during "
+                "training, so this candidate was not compared with it; retrain or deploy by hand",
+            }
         version.parameters = _parameters(model, data, train, algorithm)
         version.metrics = scores
         version.decision = decision
@@ -558,6 +549,31 @@ def background_runs_join(timeout: float = 60.0) -> None:
     """Wait for the retrains started by :func:`retrain_start` in this process (shutdown, tests)."""
     for thread in list(_background_runs):
         thread.join(timeout)
+
+
+def _evaluate(model, data: AnswerArrays, train, held, production, algorithm) -> tuple[dict, dict | None]:
+    """The candidate's held-out metrics, with the heuristic baseline's and the serving model's on
+    the same answers; also the serving model's full metrics (None when nothing serves)."""
+    y_held = data.correct[held]
+    scores = metrics.evaluate(y_held, model.predict_proba(data.users[held], data.items[held]))
+    if algorithm != "heuristic":
+        baseline = Heuristic().fit(data.users[train], data.items[train], data.correct[train], **_sizes(data))
+        scores["baseline"] = {
+            "algorithm": "heuristic",
+            **_headline(metrics.evaluate(y_held, baseline.predict_proba(data.users[held], data.items[held]))),
+        }
+    if production is None:
+        return scores, None
+    served = StoredModel.from_version(production).predict(
+        [data.user_ids[u] for u in data.users[held]], [data.question_ids[q] for q in data.items[held]]
+    )
+    production_scores = metrics.evaluate(y_held, served.probability)
+    scores["production"] = {
+        "version": production.version,
+        **_headline(production_scores),
+        "coldStartShare": float(np.mean(served.cold_user | served.cold_question)),
+    }
+    return scores, production_scores
 
 
 def _sizes(data: AnswerArrays) -> dict:

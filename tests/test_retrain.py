@@ -200,3 +200,19 @@ def test_heuristic_starts_from_the_newest_app_label():
     version = services.retrain(algorithm="heuristic", auto_deploy=False, validation_split=0.1).version
     assert version.parameters["questions"]["q0"]["difficulty"] == pytest.approx(2.0)
     assert version.parameters["questions"]["q1"]["difficulty"] == pytest.approx(0.0)
+
+
+def test_no_auto_deploy_when_production_changed_during_training(simulated, monkeypatch):
+    services.retrain()  # v1 serves
+    services.retrain(auto_deploy=False)  # v2, kept aside
+    original = IRT.fit
+
+    def deploy_meanwhile(self, *args, **kwargs):
+        services.version_deploy(version=ModelVersion.objects.get(version="v2"), actor_name="someone")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(IRT, "fit", deploy_meanwhile)
+    result = services.retrain()
+    assert not result.deployed
+    assert "production changed to v2 during training" in result.decision["reason"]
+    assert selectors.production_version().version == "v2"
