@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retraining.irt import IRT, Heuristic, IdEncoder, metrics  # noqa: E402
+from retraining.irt import IRT, Heuristic, IdEncoder, metrics, simulate_2pl  # noqa: E402
 
 DATASET = ROOT.parent / "shared" / "datasets" / "assistments09"
 
@@ -38,17 +38,6 @@ def table(title, header, rows):
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
     for line in [header, ["-" * w for w in widths], *rows]:
         print("  ".join(str(x).rjust(w) for x, w in zip(line, widths, strict=True)))
-
-
-def simulate(n_users, n_items, per_user, seed=0):
-    rng = np.random.default_rng(seed)
-    theta = rng.normal(size=n_users)
-    b = rng.normal(size=n_items)
-    a = rng.lognormal(0.0, 0.3, size=n_items)
-    users = np.repeat(np.arange(n_users), per_user)
-    items = np.concatenate([rng.choice(n_items, per_user, replace=False) for _ in range(n_users)])
-    p = 1.0 / (1.0 + np.exp(-a[items] * (theta[users] - b[items])))
-    return users, items, (rng.random(p.size) < p).astype(np.int8), theta, a, b
 
 
 def recovery(theta, a, b, ability, discrimination, difficulty):
@@ -73,7 +62,7 @@ def fit_ours(users, items, correct):
 def section_irt(_args):
     rows = []
     for n_users, n_items, per_user in ((20_000, 500, 50), (50_000, 2_000, 20)):
-        users, items, correct, theta, a, b = simulate(n_users, n_items, per_user)
+        users, items, correct, theta, a, b = simulate_2pl(n_users, n_items, per_user)
         fit_ours(users[:1000], items[:1000], correct[:1000])  # warm-up
         model, seconds, peak = fit_ours(users, items, correct)
         r = recovery(theta, a, b, model.ability_, model.discrimination_, model.difficulty_)
@@ -112,7 +101,7 @@ def section_girth(args):
     sizes = [(2_000, 100, 20)] + ([(20_000, 500, 50)] if args.full else [])
     rows = []
     for n_users, n_items, per_user in sizes:
-        users, items, correct, theta, a, b = simulate(n_users, n_items, per_user)
+        users, items, correct, theta, a, b = simulate_2pl(n_users, n_items, per_user)
         fit_ours(users, items, correct)  # warm-up
         model, ours = min((fit_ours(users, items, correct)[:2] for _ in range(3)), key=lambda pair: pair[1])
         ours_r = recovery(theta, a, b, model.ability_, model.discrimination_, model.difficulty_)

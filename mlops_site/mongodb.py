@@ -6,6 +6,8 @@ Through MongoDB's official django-mongodb-backend (5.2.x for Django 5.2): every 
 because the SQL migrations use integer primary keys.
 """
 
+import os
+
 from pymongo.uri_parser import parse_uri
 
 OBJECT_ID_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
@@ -38,6 +40,4 @@ class OfflineRouter:
     MongoDB migration tree without a server (it skips its migration-history check then)."""
 
     def allow_migrate(self, db, app_label, **hints):
-        import os
-
         return False if os.environ.get("MONGODB_OFFLINE") == "1" else None

@@ -15,7 +15,7 @@ from django.utils import timezone
 from training_data.models import TrainingData
 
 from .errors import VersionNotFound
-from .models import ModelVersion, TrainingLock
+from .models import Deployment, ModelVersion, TrainingLock
 
 LOCK_NAME = "retrain"
 
@@ -242,6 +242,4 @@ def history_versions(limit: int = 30) -> list[ModelVersion]:
 
 
 def deployed_version_names() -> set[str]:
-    from .models import Deployment
-
     return set(Deployment.objects.values_list("version__version", flat=True).distinct())

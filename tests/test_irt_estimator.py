@@ -3,24 +3,12 @@
 import numpy as np
 import pytest
 
-from retraining.irt import IRT, NotFittedError
-
-
-def simulate(n_users, n_items, per_user, seed=0):
-    rng = np.random.default_rng(seed)
-    theta = rng.normal(size=n_users)
-    b = rng.normal(size=n_items)
-    a = rng.lognormal(0.0, 0.3, size=n_items)
-    users = np.repeat(np.arange(n_users), per_user)
-    items = rng.random((n_users, n_items)).argsort(axis=1)[:, :per_user].ravel()
-    p = 1.0 / (1.0 + np.exp(-a[items] * (theta[users] - b[items])))
-    correct = (rng.random(p.size) < p).astype(np.int8)
-    return users, items, correct, theta, a, b
+from retraining.irt import IRT, NotFittedError, simulate_2pl
 
 
 @pytest.fixture(scope="module")
 def million():
-    return simulate(20_000, 500, 50)
+    return simulate_2pl(20_000, 500, 50)
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +43,14 @@ def test_unseen_users_and_items_get_the_prior(fitted):
 
 
 def test_1pl_fixes_discrimination():
-    users, items, correct, *_ = simulate(500, 40, 20, seed=3)
+    users, items, correct, *_ = simulate_2pl(500, 40, 20, seed=3)
     model = IRT(model="1pl").fit(users, items, correct)
     np.testing.assert_array_equal(model.discrimination_, 1.0)
     assert model.n_iter_ >= 1 and np.isfinite(model.log_likelihood_)
 
 
 def test_fit_is_deterministic():
-    users, items, correct, *_ = simulate(300, 30, 15, seed=4)
+    users, items, correct, *_ = simulate_2pl(300, 30, 15, seed=4)
     first = IRT().fit(users, items, correct)
     second = IRT().fit(users, items, correct)
     np.testing.assert_array_equal(first.difficulty_, second.difficulty_)
@@ -70,7 +58,7 @@ def test_fit_is_deterministic():
 
 
 def test_priors_keep_perfect_items_finite():
-    users, items, correct, *_ = simulate(300, 20, 10, seed=5)
+    users, items, correct, *_ = simulate_2pl(300, 20, 10, seed=5)
     correct = correct.copy()
     correct[items == 0] = 1  # everybody gets item 0 right
     correct[items == 1] = 0  # nobody gets item 1 right

@@ -9,5 +9,6 @@ from ._validation import NotFittedError
 from .encoding import IdEncoder
 from .heuristic import Heuristic
 from .model import IRT
+from .simulate import simulate_2pl
 
-__all__ = ["IRT", "Heuristic", "IdEncoder", "NotFittedError", "metrics"]
+__all__ = ["IRT", "Heuristic", "IdEncoder", "NotFittedError", "metrics", "simulate_2pl"]

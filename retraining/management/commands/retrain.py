@@ -1,5 +1,4 @@
 import json
-import sys
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
@@ -110,7 +109,6 @@ class Command(BaseCommand):
         write(RULE)
         write(f"❌ RETRAINING FAILED: {message}")
         write(RULE)
-        sys.stdout.flush()
         return message
 
     def _report(self, write, result):
