@@ -1,14 +1,26 @@
 """Item response theory in pure numpy/scipy: no Django here.
 
 ``IRT`` (1PL/2PL marginal maximum likelihood), ``Heuristic`` (the original success-rate rules),
-``metrics`` for held-out evaluation and ``IdEncoder`` for arbitrary ids <-> dense indices.
+``metrics`` for held-out evaluation, ``IdEncoder`` for arbitrary ids <-> dense indices, and
+``eap_ability``/``information``/``rank_items`` for scoring a learner between calibrations.
 """
 
 from . import metrics
 from ._validation import NotFittedError
+from .adaptive import eap_ability, information, rank_items
 from .encoding import IdEncoder
 from .heuristic import Heuristic
 from .model import IRT
 from .simulate import simulate_2pl
 
-__all__ = ["IRT", "Heuristic", "IdEncoder", "NotFittedError", "metrics", "simulate_2pl"]
+__all__ = [
+    "IRT",
+    "Heuristic",
+    "IdEncoder",
+    "NotFittedError",
+    "eap_ability",
+    "information",
+    "metrics",
+    "rank_items",
+    "simulate_2pl",
+]

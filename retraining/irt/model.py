@@ -49,6 +49,32 @@ def quadrature(points: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights / weights.sum()
 
 
+def posterior(total, right, slopes, intercepts, nodes, log_weights) -> tuple[np.ndarray, float]:
+    """The E-step: each user's posterior over the quadrature nodes, and the marginal log-likelihood.
+
+    ``total`` and ``right`` are (users, items) matrices, sparse or dense, of answers and of right
+    answers; ``slopes``/``intercepts`` the items' a and d; ``log_weights`` the log prior mass of
+    each node. Training calls it for every user at once, :func:`eap_ability` for one learner.
+    """
+    eta = np.outer(slopes, nodes) + intercepts[:, None]  # (items, nodes)
+    log_wrong = -_log1pexp(eta)
+    log_lik = total @ log_wrong + right @ eta  # (users, nodes)
+    log_lik += log_weights
+    peak = log_lik.max(axis=1, keepdims=True)
+    np.subtract(log_lik, peak, out=log_lik)
+    np.exp(log_lik, out=log_lik)
+    norm = log_lik.sum(axis=1, keepdims=True)
+    log_likelihood = float(np.sum(np.log(norm)) + np.sum(peak))
+    log_lik /= norm
+    return log_lik, log_likelihood
+
+
+def posterior_moments(weights, nodes) -> tuple[np.ndarray, np.ndarray]:
+    """Expected a-posteriori ability and its posterior SD from posteriors over the nodes."""
+    ability = weights @ nodes
+    return ability, np.sqrt(np.maximum(weights @ nodes**2 - ability**2, 0.0))
+
+
 class IRT:
     """Item response theory model fitted by marginal maximum likelihood.
 
@@ -125,9 +151,8 @@ class IRT:
             )
             n_iter += more
 
-        posterior, log_likelihood = fitter.e_step(slopes, intercepts)
-        ability = posterior @ nodes
-        ability_sd = np.sqrt(np.maximum(posterior @ nodes**2 - ability**2, 0.0))
+        weights_post, log_likelihood = fitter.e_step(slopes, intercepts)
+        ability, ability_sd = posterior_moments(weights_post, nodes)
 
         self.discrimination_ = slopes
         self.intercept_ = intercepts
@@ -204,17 +229,7 @@ class _EMFitter:
     # E-step ---------------------------------------------------------------------------------
     def e_step(self, slopes, intercepts):
         """Posterior over the nodes for every user, and the marginal log-likelihood."""
-        eta = np.outer(slopes, self.nodes) + intercepts[:, None]  # (items, nodes)
-        log_wrong = -_log1pexp(eta)
-        log_lik = self.data.total @ log_wrong + self.data.right @ eta  # (users, nodes)
-        log_lik += self.log_weights
-        peak = log_lik.max(axis=1, keepdims=True)
-        np.subtract(log_lik, peak, out=log_lik)
-        np.exp(log_lik, out=log_lik)
-        norm = log_lik.sum(axis=1, keepdims=True)
-        log_likelihood = float(np.sum(np.log(norm)) + np.sum(peak))
-        log_lik /= norm
-        return log_lik, log_likelihood
+        return posterior(self.data.total, self.data.right, slopes, intercepts, self.nodes, self.log_weights)
 
     def expected_counts(self, posterior):
         """Expected respondents and expected right answers per item and node."""
