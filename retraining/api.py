@@ -18,6 +18,7 @@ from training_data.anonymise import hash_user_id
 
 from . import selectors, services
 from .errors import NoProductionModel
+from .permissions import CanServePredictions
 from .representations import production_body, retrain_body, version_detail, version_summary
 from .serving import production_model
 
@@ -251,6 +252,7 @@ class PredictItem(StrictSerializer):
 
 
 class PredictView(APIView):
+    permission_classes = [CanServePredictions]
     max_pairs = 1000
 
     @extend_schema(

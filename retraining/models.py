@@ -54,6 +54,7 @@ class ModelVersion(models.Model):
         permissions = [
             ("deploy_modelversion", "Can deploy (or roll back to) a model version"),
             ("retrain_model", "Can start a retraining run"),
+            ("serve_predictions", "Can read predictions, live abilities and next questions (the quiz app)"),
         ]
 
     def __str__(self) -> str:

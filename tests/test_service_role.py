@@ -1,0 +1,95 @@
+"""The quiz app's service role: it may serve (predict, ability, next question) and ingest, nothing else."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from retraining import services
+
+pytestmark = pytest.mark.django_db
+
+SERVING = [
+    ("post", "/api/mlops/predict", {"userId": "user1", "questionId": "q1"}),
+]
+STAFF_ONLY = [
+    ("post", "/api/mlops/retrain", {}),
+    ("post", "/api/mlops/deploy/v1", None),
+    ("get", "/api/mlops/versions", None),
+    ("get", "/api/mlops/versions/v1", None),
+    ("get", "/api/mlops/status", None),
+    ("get", "/api/mlops/production", None),
+    ("get", "/api/mlops/production/parameters", None),
+]
+
+
+@pytest.fixture
+def quiz_app(django_user_model):
+    from django.contrib.auth.models import Permission
+
+    from tests.conftest import PASSWORD
+
+    user = django_user_model.objects.create_user("quiz-service", password=PASSWORD)
+    user.user_permissions.add(
+        Permission.objects.get(codename="serve_predictions", content_type__app_label="retraining"),
+        Permission.objects.get(codename="add_trainingdata", content_type__app_label="training_data"),
+    )
+    return user
+
+
+@pytest.mark.parametrize(("method", "path", "body"), SERVING)
+def test_the_service_account_and_staff_may_serve_others_may_not(
+    api, quiz_app, staff, learner, ingester, simulated, method, path, body
+):
+    services.retrain()
+    assert getattr(api(), method)(path, body, format="json").status_code == 401
+    assert getattr(api(learner), method)(path, body, format="json").status_code == 403
+    assert getattr(api(ingester), method)(path, body, format="json").status_code == 403
+    assert getattr(api(quiz_app), method)(path, body, format="json").status_code == 200
+    assert getattr(api(staff), method)(path, body, format="json").status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path", "body"), STAFF_ONLY)
+def test_the_service_account_gets_403_everywhere_else(api, quiz_app, simulated, method, path, body):
+    services.retrain()
+    response = getattr(api(quiz_app), method)(path, body, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+
+
+def test_the_service_account_can_ingest_and_retrains_nothing(api, quiz_app):
+    from retraining.models import ModelVersion
+
+    body = [{"userId": "u", "questionId": "q", "correct": 1, "eventId": "e"}]
+    client = api(quiz_app)
+    assert client.post("/api/training-data", body, format="json").status_code == 201
+    assert client.post("/api/mlops/retrain", {}, format="json").status_code == 403
+    assert not ModelVersion.objects.exists()
+
+
+def test_create_service_account_grants_serving_with_serve(api, django_user_model, simulated):
+    services.retrain()
+    out = StringIO()
+    call_command("create_service_account", "quiz-app", "--serve", stdout=out)
+    assert "serve predictions" in out.getvalue()
+    password = out.getvalue().rsplit(": ", 1)[1].strip()
+    client = api()
+    token = client.post("/api/auth/token", {"username": "quiz-app", "password": password}).json()["access"]
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.post("/api/mlops/predict", {"userId": "user1", "questionId": "q1"}, format="json").status_code == 200
+    answer = [{"userId": "u", "questionId": "q", "correct": 1, "eventId": "e"}]
+    assert client.post("/api/training-data", answer, format="json").status_code == 201
+    assert client.post("/api/mlops/deploy/v1", format="json").status_code == 403
+    user = django_user_model.objects.get(username="quiz-app")
+    assert not user.is_staff and user.has_perm("retraining.serve_predictions")
+
+
+def test_create_service_account_without_serve_cannot_predict(api, django_user_model, simulated):
+    services.retrain()
+    out = StringIO()
+    call_command("create_service_account", "ingest-only", stdout=out)
+    password = out.getvalue().rsplit(": ", 1)[1].strip()
+    client = api()
+    token = client.post("/api/auth/token", {"username": "ingest-only", "password": password}).json()["access"]
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.post("/api/mlops/predict", {"userId": "user1", "questionId": "q1"}, format="json").status_code == 403
