@@ -1,0 +1,96 @@
+"""Demo answers drawn from a known 2PL model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from ..anonymise import hash_user_id
+from .insert import answers_insert
+
+
+@dataclass
+class DemoTruth:
+    ability: dict
+    difficulty: dict
+    discrimination: dict
+
+
+MODULES = ("algebra", "geometry", "statistics", "grammar", "vocabulary", "reading")
+
+
+def demo_data_generate(
+    *, users: int, questions: int, answers: int, seed: int, end: datetime | None = None, days: int = 28
+) -> tuple[int, DemoTruth]:
+    """Answers drawn from a known 2PL model; returns (answers inserted, the true parameters).
+
+    Abilities ~ N(0, 1); difficulties ~ N(0, 1.5^2); discriminations log-normal around 1.5.
+    Each user's answers are spread, in order, over the ``days`` before ``end`` (default: today,
+    midnight UTC, so a seed gives the same rows all day). Event ids derive from the seed: running
+    it twice adds nothing.
+    """
+    if min(users, questions, answers) < 1:
+        raise ValueError("users, questions and answers must all be at least 1")
+    rng = np.random.default_rng(seed)
+    theta = rng.normal(0.0, 1.0, users)
+    b = rng.normal(0.0, 1.5, questions)
+    a = rng.lognormal(np.log(1.5), 0.25, questions)
+    question_module = rng.integers(0, len(MODULES), questions)
+    labelled = rng.random(questions) < 0.5
+    label = np.round(b + rng.normal(0.0, 0.3, questions), 1)
+
+    user_of = np.sort(rng.integers(0, users, answers))
+    item_of = rng.integers(0, questions, answers)
+    p = 1.0 / (1.0 + np.exp(-a[item_of] * (theta[user_of] - b[item_of])))
+    correct = rng.random(answers) < p
+    seconds = np.exp(rng.normal(np.log(15.0), 0.5, answers)) * np.where(correct, 0.8, 1.2)
+    end = end or timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days)
+    offsets = rng.random(answers) * days * 86400.0
+    # user_of is sorted: ordering by (user, time) keeps each user's answers in time order.
+    offsets = offsets[np.lexsort((offsets, user_of))]
+    # Store them as they would have arrived: in time order.
+    arrival = np.argsort(offsets, kind="stable")
+
+    user_hashes = [hash_user_id(f"demo-user-{k}") for k in range(users)]
+    question_ids = [f"q{k + 1:04d}" for k in range(questions)]
+    modules = [MODULES[m] for m in question_module.tolist()]
+    labels = [float(x) if flag else None for x, flag in zip(label.tolist(), labelled.tolist(), strict=True)]
+    columns = zip(
+        arrival.tolist(),
+        user_of[arrival].tolist(),
+        item_of[arrival].tolist(),
+        correct[arrival].tolist(),
+        (seconds[arrival] * 1000).astype(np.int64).tolist(),
+        offsets[arrival].tolist(),
+        strict=True,
+    )
+    now = timezone.now()
+    rows = [
+        (
+            user_hashes[u],
+            question_ids[q],
+            modules[q],
+            labels[q],
+            right,
+            time_ms,
+            start + timedelta(seconds=offset),
+            f"demo-{seed}-{k}",
+            now,
+        )
+        for k, u, q, right, time_ms, offset in columns
+    ]
+    inserted = 0
+    with transaction.atomic():
+        for begin in range(0, answers, 50_000):
+            inserted += answers_insert(rows[begin : begin + 50_000])
+    truth = DemoTruth(
+        ability={f"demo-user-{k}": float(theta[k]) for k in range(users)},
+        difficulty={q: float(b[k]) for k, q in enumerate(question_ids)},
+        discrimination={q: float(a[k]) for k, q in enumerate(question_ids)},
+    )
+    return inserted, truth
