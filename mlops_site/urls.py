@@ -47,6 +47,8 @@ urlpatterns = [
     ),
     path("api/mlops/deploy/<str:version_id>", mlops.DeployView.as_view(), name="mlops-deploy"),
     path("api/mlops/predict", mlops.PredictView.as_view(), name="mlops-predict"),
+    path("api/mlops/next-question", mlops.NextQuestionView.as_view(), name="mlops-next-question"),
+    path("api/mlops/learners/<path:user_id>/ability", mlops.LearnerAbilityView.as_view(), name="mlops-learner-ability"),
     path("api/schema", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     path(
         "api/docs",

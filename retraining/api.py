@@ -14,13 +14,18 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from training_data.anonymise import hash_user_id
-
-from . import selectors, services
+from . import learners, selectors, services
 from .errors import NoProductionModel
 from .permissions import CanServePredictions
-from .representations import production_body, retrain_body, version_detail, version_summary
-from .serving import production_model
+from .representations import (
+    learner_ability_body,
+    next_questions_body,
+    prediction_body,
+    production_body,
+    retrain_body,
+    version_detail,
+    version_summary,
+)
 
 ERROR = inline_serializer("Error", {"error": serializers.CharField(), "code": serializers.CharField()})
 METRICS_EXAMPLE = {"accuracy": 0.8423, "precision": 0.8512, "recall": 0.9034, "f1Score": 0.8765, "rmse": 0.3245}
@@ -249,6 +254,11 @@ class DeployView(APIView):
 class PredictItem(StrictSerializer):
     userId = serializers.CharField(max_length=255, trim_whitespace=True)
     questionId = serializers.CharField(max_length=255, trim_whitespace=True)
+    ability = serializers.ChoiceField(
+        choices=learners.ABILITY_SOURCES,
+        default="live",
+        help_text='"live": re-scored from the stored answers (default); "model": as the version was trained.',
+    )
 
 
 class PredictView(APIView):
@@ -257,6 +267,11 @@ class PredictView(APIView):
 
     @extend_schema(
         summary="P(correct) under the production model, for one pair or a list",
+        description=(
+            "The learner's ability is live by default: re-scored from their stored answers with the serving "
+            'version\'s items held fixed. `"ability": "model"` uses the ability the version was trained with. '
+            "Each prediction says which in `abilitySource` (live, model, or prior for a learner with nothing known)."
+        ),
         request=PredictItem,
         responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR},
         examples=[
@@ -269,6 +284,9 @@ class PredictView(APIView):
                     "questionId": "q0007",
                     "probability": 0.7312,
                     "coldStart": False,
+                    "coldStartUser": False,
+                    "coldStartQuestion": False,
+                    "abilitySource": "live",
                 },
                 response_only=True,
             ),
@@ -281,26 +299,134 @@ class PredictView(APIView):
         pairs = PredictItem(data=request.data, many=many)
         pairs.is_valid(raise_exception=True)
         items = pairs.validated_data if many else [pairs.validated_data]
-        version_name, model = production_model()
-        prediction = model.predict(
-            [hash_user_id(item["userId"]) for item in items], [item["questionId"] for item in items]
+        version, results = learners.predictions(
+            pairs=[(item["userId"], item["questionId"], item["ability"]) for item in items]
         )
-        results = [
-            {
-                "userId": item["userId"],
-                "questionId": item["questionId"],
-                "probability": round(float(p), 6),
-                "coldStart": bool(cu or cq),
-                "coldStartUser": bool(cu),
-                "coldStartQuestion": bool(cq),
-            }
-            for item, p, cu, cq in zip(
-                items, prediction.probability, prediction.cold_user, prediction.cold_question, strict=True
-            )
-        ]
+        bodies = [prediction_body(result) for result in results]
         if many:
-            return Response({"version": version_name, "predictions": results})
-        return Response({"version": version_name, **results[0]})
+            return Response({"version": version, "predictions": bodies})
+        return Response({"version": version, **bodies[0]})
+
+
+class LearnerAbilityView(APIView):
+    permission_classes = [CanServePredictions]
+
+    @extend_schema(
+        summary="A learner's live ability under the production model",
+        description=(
+            "EAP ability and posterior SD from all the learner's stored answers to questions the serving version "
+            "knows (the others are counted in `skipped`), with its items held fixed: the same computation as "
+            "training. `source` is `prior` when no answer is usable. `userId` is the app's raw id."
+        ),
+        operation_id="mlops_learner_ability",
+        responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR},
+        examples=[
+            OpenApiExample(
+                "Ability",
+                value={
+                    "userId": "learner-42",
+                    "ability": 0.8123,
+                    "abilitySd": 0.41,
+                    "answers": 30,
+                    "skipped": 1,
+                    "version": "v2",
+                    "source": "live",
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, user_id):
+        if len(user_id) > 255:
+            raise serializers.ValidationError({"userId": "at most 255 characters"})
+        return Response(learner_ability_body(user_id, learners.learner_ability(user_id=user_id)))
+
+
+class NextQuestionRequest(StrictSerializer):
+    max_candidates = 10_000
+
+    userId = serializers.CharField(max_length=255, trim_whitespace=True)
+    candidates = serializers.ListField(
+        child=serializers.CharField(max_length=255, trim_whitespace=True),
+        required=False,
+        min_length=1,
+        max_length=max_candidates,
+        help_text="Question ids to choose from (or send module).",
+    )
+    module = serializers.CharField(max_length=255, required=False, help_text="Choose among this module's questions.")
+    exclude = serializers.ChoiceField(choices=learners.EXCLUDE, default="answered")
+    strategy = serializers.ChoiceField(choices=learners.STRATEGIES, default="max-information")
+    target = serializers.FloatField(
+        required=False,
+        min_value=0.01,
+        max_value=0.99,
+        help_text='Wanted P(correct) for strategy "target" (default 0.7).',
+    )
+    count = serializers.IntegerField(min_value=1, max_value=100, default=5)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if ("candidates" in attrs) == ("module" in attrs):
+            raise serializers.ValidationError("send either candidates (a list of question ids) or module, not both")
+        if "target" in attrs and attrs["strategy"] != "target":
+            raise serializers.ValidationError('target applies only to strategy "target"')
+        return attrs
+
+
+class NextQuestionView(APIView):
+    permission_classes = [CanServePredictions]
+
+    @extend_schema(
+        summary="Rank the next questions for a learner at their live ability",
+        description=(
+            '"max-information" ranks by Fisher information a^2 p (1 - p) at the learner\'s live ability; "target" '
+            "by how close P(correct) is to `target`. Candidates the serving version does not know are listed in "
+            '`unknownCandidates`; `"exclude": "answered"` (default) leaves out questions the learner answered.'
+        ),
+        request=NextQuestionRequest,
+        responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR},
+        examples=[
+            OpenApiExample(
+                "Request",
+                value={"userId": "learner-42", "candidates": ["q0007", "q0012", "q0999"], "count": 2},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Ranked",
+                value={
+                    "userId": "learner-42",
+                    "version": "v2",
+                    "ability": 0.8123,
+                    "abilitySd": 0.41,
+                    "abilitySource": "live",
+                    "strategy": "max-information",
+                    "questions": [
+                        {"questionId": "q0012", "probability": 0.5421, "information": 0.6122},
+                        {"questionId": "q0007", "probability": 0.8012, "information": 0.2189},
+                    ],
+                    "candidates": 2,
+                    "excluded": 0,
+                    "unknownCandidates": ["q0999"],
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request):
+        params = NextQuestionRequest(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        target = data.get("target", 0.7) if data["strategy"] == "target" else None
+        result = learners.next_questions(
+            user_id=data["userId"],
+            candidates=data.get("candidates"),
+            module=data.get("module"),
+            exclude=data["exclude"],
+            strategy=data["strategy"],
+            target=target if target is not None else 0.7,
+            count=data["count"],
+        )
+        return Response(next_questions_body(data["userId"], result, strategy=data["strategy"], target=target))
 
 
 class CSVRenderer(BaseRenderer):

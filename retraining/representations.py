@@ -84,3 +84,60 @@ def production_body(version: ModelVersion) -> dict:
             "deployedAt": _iso(version.deployed_at),
         }
     }
+
+
+# ---------------------------------------------------------------------- serving between retrains
+def _number(value):
+    return None if value is None else round(value, 6)
+
+
+def learner_ability_body(user_id: str, result) -> dict:
+    """Body of ``GET /api/mlops/learners/<userId>/ability``."""
+    ability = result.ability
+    return {
+        "userId": user_id,
+        "ability": _number(ability.ability),
+        "abilitySd": _number(ability.ability_sd),
+        "answers": ability.answers,
+        "skipped": ability.skipped,
+        "version": result.version,
+        "source": ability.source,
+    }
+
+
+def prediction_body(prediction) -> dict:
+    """One prediction of ``POST /api/mlops/predict``; the learner is a cold start only on the prior."""
+    cold_user = prediction.ability.source == "prior"
+    return {
+        "userId": prediction.user_id,
+        "questionId": prediction.question_id,
+        "probability": round(prediction.probability, 6),
+        "coldStart": cold_user or prediction.cold_question,
+        "coldStartUser": cold_user,
+        "coldStartQuestion": prediction.cold_question,
+        "abilitySource": prediction.ability.source,
+    }
+
+
+def next_questions_body(user_id: str, result, *, strategy: str, target: float | None) -> dict:
+    """Body of ``POST /api/mlops/next-question``."""
+    ability = result.ability
+    body = {
+        "userId": user_id,
+        "version": result.version,
+        "ability": _number(ability.ability),
+        "abilitySd": _number(ability.ability_sd),
+        "abilitySource": ability.source,
+        "strategy": strategy,
+    }
+    if target is not None:
+        body["target"] = target
+    return body | {
+        "questions": [
+            {"questionId": q.question_id, "probability": _number(q.probability), "information": _number(q.information)}
+            for q in result.questions
+        ],
+        "candidates": result.candidates,
+        "excluded": result.excluded,
+        "unknownCandidates": result.unknown,
+    }

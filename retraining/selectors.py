@@ -243,3 +243,25 @@ def history_versions(limit: int = 30) -> list[ModelVersion]:
 
 def deployed_version_names() -> set[str]:
     return set(Deployment.objects.values_list("version__version", flat=True).distinct())
+
+
+# ----------------------------------------------------------------------------- one learner
+def learner_answers(user_hashes) -> dict[str, tuple[list, list]]:
+    """Every stored answer of these learners, as (question ids, correct) per user hash.
+
+    Users without answers are absent from the result.
+    """
+    found: dict[str, tuple[list, list]] = {}
+    rows = TrainingData.objects.filter(user_hash__in=list(user_hashes)).values_list(
+        "user_hash", "question_id", "correct"
+    )
+    for user_hash, question_id, correct in rows:
+        questions, rights = found.setdefault(user_hash, ([], []))
+        questions.append(question_id)
+        rights.append(correct)
+    return found
+
+
+def module_question_ids(module: str) -> list[str]:
+    """The questions answered under ``module``, in no particular order."""
+    return list(TrainingData.objects.filter(module=module).values_list("question_id", flat=True).distinct())

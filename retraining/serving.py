@@ -3,6 +3,10 @@
 Every stored model, IRT or heuristic, predicts P(correct) = 1 / (1 + exp(-a (theta - b))).
 A user the model has never seen gets the prior mean ability (0); a question it has never seen
 gets the model's mean discrimination and mean difficulty (its ``coldStart`` entry).
+
+Between retrains a learner can also be re-scored from their stored answers with the version's
+items held fixed (:meth:`StoredModel.live_ability`): the training E-step for IRT versions, the
+success-rate rule for the heuristic.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import NoProductionModel
+from .irt import eap_ability
+from .irt.heuristic import ability_from_success_rate
 from .models import ModelVersion
 
 _CACHE_SIZE = 4
 _cache: dict[tuple, StoredModel] = {}
+DEFAULT_QUADRATURE_POINTS = 21
 
 
 @dataclass
@@ -25,32 +32,105 @@ class Prediction:
     cold_question: np.ndarray
 
 
+@dataclass(frozen=True)
+class Ability:
+    """A learner's ability under one version, and where it came from.
+
+    ``source`` is "live" (re-scored from their stored answers), "model" (as the version's training
+    left it) or "prior" (nothing known: the prior mean). ``answers`` counts the answers used,
+    ``skipped`` those to questions the version does not know.
+    """
+
+    ability: float
+    ability_sd: float | None
+    source: str
+    answers: int = 0
+    skipped: int = 0
+
+
 class StoredModel:
-    def __init__(self, parameters: dict):
+    def __init__(self, parameters: dict, *, model_type: str = "irt-2pl", quadrature_points: int | None = None):
         questions = parameters.get("questions") or {}
         users = parameters.get("users") or {}
         cold = parameters.get("coldStart") or {}
+        self.model_type = model_type
+        self.quadrature_points = quadrature_points or DEFAULT_QUADRATURE_POINTS
+        self.question_ids = list(questions)
         self._question_index = {q: k for k, q in enumerate(questions)}
         self._user_index = {u: k for k, u in enumerate(users)}
         self._difficulty = np.array([q["difficulty"] for q in questions.values()], dtype=np.float64)
         self._discrimination = np.array([q["discrimination"] for q in questions.values()], dtype=np.float64)
+        self._intercept = -self._discrimination * self._difficulty
         self._ability = np.array([u["ability"] for u in users.values()], dtype=np.float64)
+        self._ability_sd = [u.get("abilitySd") for u in users.values()]
         self._cold_ability = float(cold.get("ability", 0.0))
         self._cold_difficulty = float(cold.get("difficulty", self._difficulty.mean() if questions else 0.0))
         self._cold_discrimination = float(cold.get("discrimination", self._discrimination.mean() if questions else 1.0))
 
     @classmethod
     def from_version(cls, version: ModelVersion) -> StoredModel:
-        return cls(version.parameters or {})
-
-    def predict(self, user_hashes, question_ids) -> Prediction:
-        user_index = np.fromiter((self._user_index.get(u, -1) for u in user_hashes), np.int64)
-        question_index = np.fromiter((self._question_index.get(q, -1) for q in question_ids), np.int64)
-        cold_user = user_index < 0
-        cold_question = question_index < 0
-        theta = np.where(
-            cold_user, self._cold_ability, self._ability[np.maximum(user_index, 0)] if self._ability.size else 0.0
+        settings = (version.config or {}).get("settings") or {}
+        return cls(
+            version.parameters or {},
+            model_type=version.model_type,
+            quadrature_points=settings.get("quadraturePoints"),
         )
+
+    # ----------------------------------------------------------------------------- questions
+    def question_positions(self, question_ids) -> np.ndarray:
+        """Each question's position in this version's arrays; -1 for a question it does not know."""
+        return np.fromiter((self._question_index.get(q, -1) for q in question_ids), np.int64)
+
+    def item_parameters(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Slopes a and intercepts d (d = -a b) of known questions, by position."""
+        return self._discrimination[positions], self._intercept[positions]
+
+    # ----------------------------------------------------------------------------- abilities
+    def model_ability(self, user_hash: str) -> Ability:
+        """The ability training left for this learner, or the prior for one it never saw."""
+        k = self._user_index.get(user_hash)
+        if k is None:
+            return Ability(self._cold_ability, None if self.model_type == "heuristic" else 1.0, "prior")
+        return Ability(float(self._ability[k]), self._ability_sd[k], "model")
+
+    def live_ability(self, question_ids, correct) -> Ability:
+        """Re-score a learner from their answers with this version's items held fixed.
+
+        Answers to questions the version does not know are counted in ``skipped`` and left out;
+        with none left the learner gets the prior. IRT versions use the training E-step over the
+        same quadrature and N(0, 1) prior (so on the training answers this is the stored ability);
+        the heuristic applies its success-rate rule to the same answers.
+        """
+        positions = self.question_positions(question_ids)
+        known = positions >= 0
+        used, skipped = int(known.sum()), int(known.size - known.sum())
+        if used == 0:
+            prior = self.model_ability("")  # nobody: the prior
+            return Ability(prior.ability, prior.ability_sd, "prior", 0, skipped)
+        right = np.asarray(correct, dtype=np.float64)[known]
+        if self.model_type == "heuristic":
+            ability = float(ability_from_success_rate(right.mean()))
+            return Ability(ability, None, "live", used, skipped)
+        a, d = self.item_parameters(positions[known])
+        ability, sd = eap_ability(a, d, right, quadrature_points=self.quadrature_points)
+        return Ability(ability, sd, "live", used, skipped)
+
+    # ---------------------------------------------------------------------------- prediction
+    def predict(self, user_hashes, question_ids, abilities=None) -> Prediction:
+        """P(correct) per pair; ``abilities`` (one per pair) replaces the stored ones when given."""
+        question_index = self.question_positions(question_ids)
+        if abilities is None:
+            user_index = np.fromiter((self._user_index.get(u, -1) for u in user_hashes), np.int64)
+            cold_user = user_index < 0
+            theta = np.where(
+                cold_user,
+                self._cold_ability,
+                self._ability[np.maximum(user_index, 0)] if self._ability.size else 0.0,
+            )
+        else:
+            theta = np.asarray(abilities, dtype=np.float64)
+            cold_user = np.zeros(theta.size, dtype=bool)
+        cold_question = question_index < 0
         if self._difficulty.size:
             b = np.where(cold_question, self._cold_difficulty, self._difficulty[np.maximum(question_index, 0)])
             a = np.where(cold_question, self._cold_discrimination, self._discrimination[np.maximum(question_index, 0)])
@@ -72,7 +152,7 @@ def production_model() -> tuple[str, StoredModel]:
         raise NoProductionModel()
     model = _cache.get(key)
     if model is None:
-        model = StoredModel.from_version(ModelVersion.objects.only("parameters").get(pk=key[0]))
+        model = StoredModel.from_version(ModelVersion.objects.only("parameters", "model_type", "config").get(pk=key[0]))
         if len(_cache) >= _CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
         _cache[key] = model

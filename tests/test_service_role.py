@@ -11,6 +11,8 @@ pytestmark = pytest.mark.django_db
 
 SERVING = [
     ("post", "/api/mlops/predict", {"userId": "user1", "questionId": "q1"}),
+    ("get", "/api/mlops/learners/user1/ability", None),
+    ("post", "/api/mlops/next-question", {"userId": "user1", "candidates": ["q1", "q2"]}),
 ]
 STAFF_ONLY = [
     ("post", "/api/mlops/retrain", {}),

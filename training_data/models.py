@@ -28,6 +28,8 @@ class TrainingData(models.Model):
             # "How many answers arrived since the last training run".
             models.Index(fields=["created_at"], name="trainingdata_created_idx"),
             models.Index(fields=["question_id"], name="trainingdata_question_idx"),
+            # One learner's answers, read on every live-ability request between retrains.
+            models.Index(fields=["user_hash"], name="trainingdata_user_idx"),
         ]
 
     def __str__(self) -> str:

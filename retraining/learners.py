@@ -1,0 +1,150 @@
+"""Serving the adaptive quiz between retrains: live abilities, predictions with them, next questions.
+
+The serving version's item parameters stay fixed (they are cached per version in this process);
+each learner is re-scored from their stored answers on every request, never cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from training_data.anonymise import hash_user_id
+
+from . import selectors
+from .errors import RetrainingError
+from .irt import information, rank_items
+from .serving import Ability, StoredModel, production_model
+
+ABILITY_SOURCES = ("live", "model")
+STRATEGIES = ("max-information", "target")
+EXCLUDE = ("answered", "none")
+
+
+class NoCandidates(RetrainingError):
+    """A next-question request whose module has no question the serving version knows."""
+
+    code = "no_candidates"
+
+
+def _live_abilities(model: StoredModel, user_hashes) -> tuple[dict[str, Ability], dict[str, tuple[list, list]]]:
+    answers = selectors.learner_answers(set(user_hashes))
+    abilities = {h: model.live_ability(*answers.get(h, ([], []))) for h in set(user_hashes)}
+    return abilities, answers
+
+
+@dataclass(frozen=True)
+class LearnerAbility:
+    version: str
+    ability: Ability
+
+
+def learner_ability(*, user_id: str) -> LearnerAbility:
+    """The learner's live ability under the serving version (the prior without usable answers)."""
+    version, model = production_model()
+    user_hash = hash_user_id(user_id)
+    abilities, _ = _live_abilities(model, [user_hash])
+    return LearnerAbility(version, abilities[user_hash])
+
+
+@dataclass(frozen=True)
+class PairPrediction:
+    user_id: str
+    question_id: str
+    probability: float
+    ability: Ability
+    cold_question: bool
+
+
+def predictions(*, pairs: list[tuple[str, str, str]]) -> tuple[str, list[PairPrediction]]:
+    """P(correct) for (userId, questionId, ability source) triples under the serving version.
+
+    Source "live" re-scores each learner from their stored answers (one query for all of them);
+    "model" keeps the ability the version's training left (the prior for learners it never saw).
+    """
+    version, model = production_model()
+    hashes = [hash_user_id(user_id) for user_id, _, _ in pairs]
+    live_hashes = [h for h, (_, _, source) in zip(hashes, pairs, strict=True) if source == "live"]
+    live, _ = _live_abilities(model, live_hashes) if live_hashes else ({}, {})
+    abilities = [
+        live[h] if source == "live" else model.model_ability(h) for h, (_, _, source) in zip(hashes, pairs, strict=True)
+    ]
+    prediction = model.predict(hashes, [q for _, q, _ in pairs], abilities=[a.ability for a in abilities])
+    return version, [
+        PairPrediction(user_id, question_id, float(p), ability, bool(cold_q))
+        for (user_id, question_id, _), p, ability, cold_q in zip(
+            pairs, prediction.probability, abilities, prediction.cold_question, strict=True
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class RankedQuestion:
+    question_id: str
+    probability: float
+    information: float
+
+
+@dataclass(frozen=True)
+class NextQuestions:
+    version: str
+    ability: Ability
+    questions: list[RankedQuestion]
+    candidates: int
+    excluded: int
+    unknown: list[str] = field(default_factory=list)
+
+
+def next_questions(
+    *,
+    user_id: str,
+    candidates: list[str] | None = None,
+    module: str | None = None,
+    exclude: str = "answered",
+    strategy: str = "max-information",
+    target: float = 0.7,
+    count: int = 5,
+) -> NextQuestions:
+    """Rank candidate questions for a learner at their live ability.
+
+    Candidates are the given question ids, or the questions of ``module``; those the serving
+    version does not know are reported in ``unknown`` (they have no parameters to rank by), and
+    with ``exclude="answered"`` those the learner already answered are left out.
+    "max-information" puts first the largest Fisher information a^2 p (1 - p); "target" the
+    probability of a right answer closest to ``target``.
+    """
+    if (candidates is None) == (module is None):
+        raise RetrainingError("send either candidates (a list of question ids) or module, not both")
+    if strategy not in STRATEGIES:
+        raise RetrainingError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    if exclude not in EXCLUDE:
+        raise RetrainingError(f"exclude must be one of {', '.join(EXCLUDE)}, got {exclude!r}")
+    version, model = production_model()
+    user_hash = hash_user_id(user_id)
+    abilities, answers = _live_abilities(model, [user_hash])
+    ability = abilities[user_hash]
+
+    if module is not None:
+        pool = sorted(set(selectors.module_question_ids(module)))
+        positions = model.question_positions(pool)
+        pool = [q for q, k in zip(pool, positions, strict=True) if k >= 0]
+        if not pool:
+            raise NoCandidates(f"module {module!r} has no question the serving version {version} knows")
+        unknown: list[str] = []
+    else:
+        pool = list(dict.fromkeys(candidates))
+        positions = model.question_positions(pool)
+        unknown = [q for q, k in zip(pool, positions, strict=True) if k < 0]
+        pool = [q for q, k in zip(pool, positions, strict=True) if k >= 0]
+    considered = len(pool)
+    if exclude == "answered":
+        answered = set(answers.get(user_hash, ([], []))[0])
+        pool = [q for q in pool if q not in answered]
+    excluded = considered - len(pool)
+
+    ranked: list[RankedQuestion] = []
+    if pool:
+        a, d = model.item_parameters(model.question_positions(pool))
+        order = rank_items(a, d, ability.ability, strategy=strategy, target=target)[:count]
+        p, info = information(a[order], d[order], ability.ability)
+        ranked = [RankedQuestion(pool[k], float(pk), float(ik)) for k, pk, ik in zip(order, p, info, strict=True)]
+    return NextQuestions(version, ability, ranked, considered, excluded, unknown)
