@@ -192,7 +192,8 @@ def test_predict_known_and_unknown(api, staff, simulated):
     client = api(staff)
     assert client.post("/api/mlops/predict", {"userId": "user1", "questionId": "q1"}).status_code == 404
     version = services.retrain().version
-    one = client.post("/api/mlops/predict", {"userId": "user1", "questionId": "q1"}).json()
+    # "ability": "model" is the stored ability, as training left it (live abilities: test_live_serving.py).
+    one = client.post("/api/mlops/predict", {"userId": "user1", "questionId": "q1", "ability": "model"}).json()
     theta = version.parameters["users"][hash_user_id("user1")]["ability"]
     q = version.parameters["questions"]["q1"]
     import math
@@ -203,9 +204,9 @@ def test_predict_known_and_unknown(api, staff, simulated):
     many = client.post(
         "/api/mlops/predict",
         [
-            {"userId": "user1", "questionId": "q1"},
-            {"userId": "newcomer", "questionId": "q1"},
-            {"userId": "user1", "questionId": "new-q"},
+            {"userId": "user1", "questionId": "q1", "ability": "model"},
+            {"userId": "newcomer", "questionId": "q1", "ability": "model"},
+            {"userId": "user1", "questionId": "new-q", "ability": "model"},
         ],
     ).json()
     flags = [(p["coldStartUser"], p["coldStartQuestion"]) for p in many["predictions"]]

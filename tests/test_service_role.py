@@ -95,3 +95,32 @@ def test_create_service_account_without_serve_cannot_predict(api, django_user_mo
     token = client.post("/api/auth/token", {"username": "ingest-only", "password": password}).json()["access"]
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert client.post("/api/mlops/predict", {"userId": "user1", "questionId": "q1"}, format="json").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_quiz_app_adapts_over_real_http(live_server, simulated):
+    """create_service_account --serve, then the quiz app's loop over a socket: answer, re-score, pick next."""
+    from tests.test_api_live import call
+
+    services.retrain()
+    out = StringIO()
+    call_command("create_service_account", "quiz-app", "--serve", stdout=out)
+    password = out.getvalue().rsplit(": ", 1)[1].strip()
+    base = live_server.url
+    status, tokens = call(base, "POST", "/api/auth/token", {"username": "quiz-app", "password": password})
+    assert status == 200
+    token = tokens["access"]
+    questions = [f"q{k}" for k in range(25)]
+
+    status, first = call(base, "POST", "/api/mlops/next-question", {"userId": "pupil", "candidates": questions}, token)
+    assert status == 200 and first["abilitySource"] == "prior" and len(first["questions"]) == 5
+    asked = first["questions"][0]["questionId"]
+    answer = {"userId": "pupil", "questionId": asked, "correct": True, "eventId": "pupil-1"}
+    assert call(base, "POST", "/api/training-data", [answer], token)[0] == 201
+
+    status, ability = call(base, "GET", "/api/mlops/learners/pupil/ability", None, token)
+    assert status == 200 and ability["source"] == "live" and ability["ability"] > 0 and ability["answers"] == 1
+    status, second = call(base, "POST", "/api/mlops/next-question", {"userId": "pupil", "candidates": questions}, token)
+    assert status == 200 and second["ability"] == ability["ability"] and second["excluded"] == 1
+    assert asked not in {q["questionId"] for q in second["questions"]}
+    assert call(base, "POST", "/api/mlops/retrain", {}, token)[0] == 403
