@@ -91,8 +91,10 @@ def retrain(
     clock = time.perf_counter()
     timings: dict[str, float] = {}
 
+    started_by = _actor_name(actor, actor_name)
+
     def step(name: str, tag: str, message: str) -> None:
-        lease.heartbeat(progress={"step": name, "message": message})
+        lease.heartbeat(progress={"step": name, "message": message, "startedBy": started_by})
         report(tag, message)
 
     def lap(name: str) -> None:
@@ -142,7 +144,12 @@ def retrain(
             fit_args["initial_difficulty"] = data.difficulty_labels
         else:
             fit_args["callback"] = lambda iteration: lease.heartbeat(
-                progress={"step": "fitting", "message": f"EM iteration {iteration}", "iteration": iteration},
+                progress={
+                    "step": "fitting",
+                    "message": f"EM iteration {iteration}",
+                    "iteration": iteration,
+                    "startedBy": started_by,
+                },
                 force=False,
             )
         model.fit(data.users[train], data.items[train], data.correct[train], **fit_args)
