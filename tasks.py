@@ -5,6 +5,7 @@
     python3 tasks.py test     # virtualenv + install (with test tools) + the test suite
     python3 tasks.py check    # migrations up to date (SQL and MongoDB trees), lint, format
     python3 tasks.py bench    # the benchmarks (prints a table)
+    python3 tasks.py screenshots [DIR]  # the staff console at 1366 and 390 px, PNGs in DIR (screenshots/)
 
 Extra arguments after ``test`` go to pytest, e.g. ``python3 tasks.py test -k lsat``.
 """
@@ -98,7 +99,16 @@ def bench(args: list[str]) -> None:
     run(PYTHON, "bench/run.py", *args)
 
 
-TASKS = {"demo": demo, "test": test, "check": check, "bench": bench}
+def screenshots(args: list[str]) -> None:
+    """The browser walk of the staff console, saving every page at 1366 and 390 px as PNGs."""
+    folder = Path(args[0]).resolve() if args else ROOT / "screenshots"
+    ensure_venv("requirements-dev.txt")
+    ensure_env_file()
+    run(PYTHON, "-m", "pytest", "-q", "tests/test_admin_browser.py", env={"SCREENSHOT_DIR": str(folder)})
+    print(f"Screenshots in {folder}", flush=True)
+
+
+TASKS = {"demo": demo, "test": test, "check": check, "bench": bench, "screenshots": screenshots}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in TASKS:

@@ -5,6 +5,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.throttling import ScopedRateThrottle
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from retraining import api as mlops
@@ -57,6 +58,14 @@ urlpatterns = [
     ),
 ]
 
+handler403 = "mlops_site.forbidden.permission_denied"
+
+# Refresh-token bookkeeping is the API's business, not something staff browse or edit.
+for _model in (OutstandingToken, BlacklistedToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
 admin.site.site_header = "IRT retraining"
 admin.site.site_title = "IRT retraining"
 admin.site.index_title = "Staff console"
+admin.site.enable_nav_sidebar = False  # the breadcrumbs do its job; the lists need the width

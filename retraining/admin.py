@@ -1,24 +1,25 @@
 """The staff console: versions with charts, deploy/roll back and retrain buttons, the deploy history.
 
-Every button and action calls the same services as the API and the commands.
+Every button and action calls the same services as the API and the commands; ``console.py`` turns
+what they return into what a person reads.
 """
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.db.models import Q
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from mlops_site.admin import ReadOnlyModelAdmin
 
-from . import charts, selectors, services
-from .errors import RetrainingError
+from . import charts, console, selectors, services
+from .errors import RetrainingError, TrainingInProgress
 from .models import Deployment, ModelVersion
 
 DEPLOY_PERMISSION = "retraining.deploy_modelversion"
@@ -33,54 +34,56 @@ STATUS_COLOURS = {
 }
 
 
-def _pretty(value) -> str:
+def _number(value, pattern="{:.4f}"):
+    return pattern.format(value) if isinstance(value, int | float) else "-"
+
+
+def _table(rows, css_class="metrics") -> str:
+    if not rows:
+        return "-"
     return format_html(
-        "<pre style='white-space: pre-wrap; margin: 0'>{}</pre>", json.dumps(value, indent=2, default=str)
+        '<table class="{}">{}</table>', css_class, format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
     )
 
 
-def _number(value, pattern="{:.4f}"):
-    return pattern.format(value) if isinstance(value, int | float) else "-"
+def _chart(svg, width: int = 560) -> str:
+    """A chart at a readable width that still shrinks on a phone (the SVG fills its box)."""
+    return format_html('<div class="chart-box" style="width:{}px;max-width:calc(100vw - 48px)">{}</div>', width, svg)
+
+
+def _version_link(version: ModelVersion | None) -> str:
+    if version is None:
+        return "-"
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:retraining_modelversion_change", args=[version.pk]), version.version
+    )
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyModelAdmin):
     list_display = (
         "version",
-        "model_type",
+        "algorithm",
         "status_badge",
-        "production_marker",
         "accuracy",
         "auc",
         "log_loss",
         "training_answers",
-        "duration_seconds",
-        "deployed_at",
-        "progress",
+        "started_by",
+        "finished_at",
     )
     list_display_links = ("version",)
     list_filter = ("status", "model_type")
     ordering = ("-number",)
     actions = ["deploy_selected"]
+    list_select_related = ("created_by",)
     change_list_template = "admin/retraining/modelversion/change_list.html"
     change_form_template = "admin/retraining/modelversion/change_form.html"
-    fieldsets = (
-        (None, {"fields": ("version", "model_type", "status", "is_production", "created_by", "error_message")}),
-        ("Gate decision", {"fields": ("decision_reason", "decision_display")}),
-        ("Metrics on held-out answers", {"fields": ("metrics_table", "calibration_chart")}),
-        ("Parameters", {"fields": ("parameter_summaries", "difficulty_chart", "ability_chart")}),
-        ("Lineage", {"fields": ("training_data_count", "data_first_answer_at", "data_last_answer_at", "data_digest")}),
-        (
-            "Run",
-            {"fields": ("config_display", "training_started_at", "training_completed_at", "duration", "deployed_at")},
-        ),
-    )
     readonly_fields = (
         "version",
         "model_type",
-        "status",
-        "is_production",
-        "created_by",
+        "status_badge",
+        "started_by",
         "error_message",
         "decision_reason",
         "decision_display",
@@ -88,6 +91,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         "calibration_chart",
         "parameter_summaries",
         "difficulty_chart",
+        "discrimination_chart",
         "ability_chart",
         "training_data_count",
         "data_first_answer_at",
@@ -98,7 +102,33 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         "training_completed_at",
         "duration",
         "deployed_at",
+        "deployments_link",
     )
+
+    def get_fieldsets(self, request, obj=None):
+        head = ("version", "model_type", "status_badge", "started_by", "deployments_link")
+        run = ("training_started_at", "training_completed_at", "duration", "deployed_at")
+        lineage = ("training_data_count", "data_first_answer_at", "data_last_answer_at", "data_digest")
+        if obj is not None and obj.status == ModelVersion.Status.FAILED:
+            # A failed run has no metrics or parameters: its error, and what it was asked to do.
+            return (
+                (None, {"fields": ("error_message", *head)}),
+                ("Run", {"fields": (*run, "config_display")}),
+                ("Lineage", {"fields": lineage}),
+            )
+        if obj is not None and obj.status == ModelVersion.Status.TRAINING:
+            return ((None, {"fields": head}), ("Run", {"fields": (*run, "config_display")}))
+        parameters = ["parameter_summaries", "difficulty_chart", "ability_chart"]
+        if obj is not None and obj.model_type == ModelVersion.ModelType.IRT_2PL:
+            parameters.insert(2, "discrimination_chart")  # 1PL and the heuristic have no discrimination
+        return (
+            (None, {"fields": head}),
+            ("Gate decision", {"fields": ("decision_reason", "decision_display")}),
+            ("Metrics on its own held-out answers", {"fields": ("metrics_table", "calibration_chart")}),
+            ("Parameters", {"fields": parameters}),
+            ("Lineage", {"fields": lineage}),
+            ("Run", {"fields": (*run, "config_display")}),
+        )
 
     def has_deploy_permission(self, request):
         return request.user.has_perm(DEPLOY_PERMISSION)
@@ -110,17 +140,15 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
         colour = STATUS_COLOURS.get(obj.status, "#333")
+        label = "Serving" if obj.is_production else obj.get_status_display()
         return format_html(
-            '<span class="status-badge status-{}" style="background:{};color:#fff;padding:1px 7px;'
-            'border-radius:9px;font-size:11px">{}</span>',
+            '<span class="status-badge status-{}{}" style="background:{};color:#fff;padding:1px 7px;'
+            'border-radius:9px;font-size:11px;white-space:nowrap">{}</span>',
             obj.status,
+            " serving" if obj.is_production else "",
             colour,
-            obj.get_status_display(),
+            label,
         )
-
-    @admin.display(description="production", boolean=True, ordering="is_production")
-    def production_marker(self, obj):
-        return obj.is_production
 
     @admin.display(description="accuracy")
     def accuracy(self, obj):
@@ -128,33 +156,51 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="AUC")
     def auc(self, obj):
-        return _number((obj.metrics or {}).get("auc"))
+        return _number((obj.metrics or {}).get("auc"), "{:.3f}")
 
     @admin.display(description="log-loss")
     def log_loss(self, obj):
-        return _number((obj.metrics or {}).get("logLoss"))
+        return _number((obj.metrics or {}).get("logLoss"), "{:.3f}")
 
-    @admin.display(description="training answers", ordering="training_data_count")
+    @admin.display(description="answers", ordering="training_data_count")
     def training_answers(self, obj):
-        return obj.training_data_count
+        return f"{obj.training_data_count:,}"
 
     @admin.display(description="duration", ordering="duration")
     def duration_seconds(self, obj):
-        return _number(obj.duration, "{:.2f} s")
+        return _number(obj.duration, "{:.1f} s")
 
-    @admin.display(description="progress")
-    def progress(self, obj):
-        if obj.status != ModelVersion.Status.TRAINING:
-            return ""
-        status = selectors.training_status()
-        if status.get("trainingVersion") != obj.version:
-            return "no live run (lease ended)"
-        return (status.get("progress") or {}).get("message", "starting")
+    @admin.display(description="started by")
+    def started_by(self, obj):
+        return format_html('<span style="white-space:normal">{}</span>', console.started_by(obj))
+
+    @admin.display(description=f"finished ({console.zone_name()})", ordering="training_completed_at")
+    def finished_at(self, obj):
+        return console.when(obj.training_completed_at, "Y-m-d H:i")
+
+    @admin.display(description="type", ordering="model_type")
+    def algorithm(self, obj):
+        return console.ALGORITHM_SHORT.get(obj.model_type, obj.model_type)
 
     # -- detail fields
     @admin.display(description="error")
     def error_message(self, obj):
-        return obj.error or "-"
+        if not obj.error:
+            return "-"
+        return format_html('<p class="errornote" id="version-error" style="margin:0">{}</p>', obj.error)
+
+    @admin.display(description="deployments")
+    def deployments_link(self, obj):
+        count = Deployment.objects.filter(Q(version=obj) | Q(previous_version=obj)).count()
+        if not count:
+            return "never deployed"
+        url = reverse("admin:retraining_deployment_changelist") + "?" + urlencode({"version": obj.version})
+        return format_html(
+            '<a href="{}" id="version-deployments">{} deploy/rollback record{}</a>',
+            url,
+            count,
+            "" if count == 1 else "s",
+        )
 
     @admin.display(description="decision")
     def decision_reason(self, obj):
@@ -166,7 +212,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="gate details")
     def decision_display(self, obj):
-        return _pretty(obj.decision or {})
+        return _table(console.gate_rows(obj.decision or {}))
 
     @admin.display(description="metrics")
     def metrics_table(self, obj):
@@ -191,7 +237,12 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
                 ("ece", "Calibration error (ECE)"),
             )
         ]
-        rows.append(("Held-out answers", f"{m.get('validationCount', '-')} (trained on {m.get('trainCount', '-')})"))
+        rows.append(
+            (
+                "Held-out answers",
+                f"{_number(m.get('validationCount'), '{:,}')} (trained on {_number(m.get('trainCount'), '{:,}')})",
+            )
+        )
         for key, label in (("production", "Serving model"), ("baseline", "Heuristic baseline")):
             other = m.get(key)
             if other:
@@ -203,56 +254,66 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
                         f"log-loss {_number(other.get('logLoss'))}",
                     )
                 )
-        return format_html(
-            '<table class="metrics">{}</table>', format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
-        )
+        return _table(rows)
 
     @admin.display(description="calibration")
     def calibration_chart(self, obj):
         table = (obj.metrics or {}).get("calibration")
-        return charts.calibration_plot(table) if table else "-"
+        return _chart(charts.calibration_plot(table), 400) if table else "-"
 
     @admin.display(description="summaries")
     def parameter_summaries(self, obj):
         params = obj.parameters or {}
         rows = [
-            (name, _number(params[key]["mean"]), _number(params[key]["variance"]))
+            (name, _number(params[key]["mean"], "{:.3f}"), _number(params[key]["variance"], "{:.3f}"))
             for key, name in (
                 ("difficulty", "Difficulty"),
                 ("discrimination", "Discrimination"),
                 ("abilityEstimates", "Ability"),
             )
-            if key in params
+            if key in params and (key != "discrimination" or obj.model_type == ModelVersion.ModelType.IRT_2PL)
         ]
         if not rows:
             return "-"
-        counts = f"{len(params.get('questions', {}))} questions, {len(params.get('users', {}))} learners"
+        counts = f"{len(params.get('questions', {})):,} questions, {len(params.get('users', {})):,} learners"
         return format_html(
             '<table class="metrics"><tr><th></th><th>mean</th><th>variance</th></tr>{}</table><p>{}</p>',
             format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", rows),
             counts,
         )
 
-    @admin.display(description="difficulty histogram")
-    def difficulty_chart(self, obj):
+    def _question_values(self, obj, key):
         questions = (obj.parameters or {}).get("questions") or {}
-        values = [q["difficulty"] for q in questions.values()]
-        return charts.histogram(values, title="Question difficulty", label="difficulty (b)") if values else "-"
+        return [q[key] for q in questions.values() if key in q]
 
-    @admin.display(description="ability histogram")
+    @admin.display(description="difficulty")
+    def difficulty_chart(self, obj):
+        values = self._question_values(obj, "difficulty")
+        label = "difficulty b (logits; higher = harder)"
+        return _chart(charts.histogram(values, title="Question difficulty", label=label, counted="questions"))
+
+    @admin.display(description="discrimination")
+    def discrimination_chart(self, obj):
+        values = self._question_values(obj, "discrimination")
+        label = "discrimination a (slope; higher = separates learners more sharply)"
+        return _chart(charts.histogram(values, title="Question discrimination", label=label, counted="questions"))
+
+    @admin.display(description="ability")
     def ability_chart(self, obj):
         users = (obj.parameters or {}).get("users") or {}
         values = [u["ability"] for u in users.values()]
-        return charts.histogram(values, title="Learner ability", label="ability (theta)") if values else "-"
+        label = "ability \u03b8 (logits; 0 = average learner)"
+        return _chart(charts.histogram(values, title="Learner ability", label=label, counted="learners"))
 
     @admin.display(description="config")
     def config_display(self, obj):
-        return _pretty(obj.config or {})
+        return _table(console.config_rows(obj.config or {}))
 
     # -- pages and buttons
     def get_urls(self):
         custom = [
             path("retrain/", self.admin_site.admin_view(self.retrain_view), name="retraining_modelversion_retrain"),
+            path("live/", self.admin_site.admin_view(self.live_view), name="retraining_modelversion_live"),
             path(
                 "<path:object_id>/deploy/",
                 self.admin_site.admin_view(self.deploy_view),
@@ -261,24 +322,40 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         ]
         return custom + super().get_urls()
 
-    def changelist_view(self, request, extra_context=None):
+    def _metric_charts(self):
         history = selectors.history_versions()
         production = selectors.production_version()
         labels = [v.version for v in history]
-        chart = charts.metric_history(
-            labels,
-            {
-                "accuracy": [(v.metrics or {}).get("accuracy") for v in history],
-                "AUC": [(v.metrics or {}).get("auc") for v in history],
-                "log-loss": [(v.metrics or {}).get("logLoss") for v in history],
-            },
-            production=production.version if production else None,
-            deployed=sorted(selectors.deployed_version_names() & set(labels)),
-        )
+        options = {
+            "production": production.version if production else None,
+            "deployed": sorted(selectors.deployed_version_names() & set(labels)),
+        }
+        return [
+            charts.metric_panel(
+                labels,
+                {
+                    "accuracy": [(v.metrics or {}).get("accuracy") for v in history],
+                    "AUC": [(v.metrics or {}).get("auc") for v in history],
+                },
+                title="Accuracy and AUC: higher is better",
+                axis_label="score (0 to 1)",
+                **options,
+            ),
+            charts.metric_panel(
+                labels,
+                {"log-loss": [(v.metrics or {}).get("logLoss") for v in history]},
+                title="Log-loss: lower is better",
+                axis_label="log-loss (nats per answer)",
+                **options,
+            ),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
         context = {
-            "metric_chart": chart,
-            "production": production,
-            "training": selectors.training_status(),
+            "metric_charts": self._metric_charts(),
+            "production": selectors.production_version(),
+            "training": console.live_training(selectors.training_status()),
+            "live_url": reverse("admin:retraining_modelversion_live"),
             "can_retrain": request.user.has_perm(RETRAIN_PERMISSION),
             **(extra_context or {}),
         }
@@ -295,11 +372,21 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             ),
             "production": production,
             "comparison": selectors.version_comparison(version, production)
-            if version and production and production.pk != version.pk
+            if version and version.metrics and production and production.pk != version.pk
             else None,
+            "training": console.live_training(selectors.training_status())
+            if version is not None and version.status == ModelVersion.Status.TRAINING
+            else None,
+            "live_url": reverse("admin:retraining_modelversion_live"),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def live_view(self, request):
+        """The training status for the pages' polling script (session-authenticated, staff only)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JsonResponse(console.live_training(selectors.training_status()))
 
     @admin.action(description="Deploy selected version", permissions=["deploy"])
     def deploy_selected(self, request, queryset):
@@ -313,31 +400,28 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             raise PermissionDenied
         version = get_object_or_404(ModelVersion, pk=object_id)
         change_url = reverse("admin:retraining_modelversion_change", args=[version.pk])
-        if request.method == "POST":
-            try:
-                deployment = services.version_deploy(
-                    version=version, actor=request.user, reason=request.POST.get("reason", "").strip()
-                )
-            except RetrainingError as error:
-                self.message_user(request, str(error), messages.ERROR)
-                return HttpResponseRedirect(change_url)
-            if deployment is None:
-                self.message_user(request, f"Nothing changed: {version.version} already serves.", messages.INFO)
-            else:
-                previous = deployment.previous_version.version if deployment.previous_version else "none"
-                self.message_user(
-                    request,
-                    f"Deployed {version.version}: it now serves learners ({deployment.action}; previous: {previous}).",
-                    messages.SUCCESS,
-                )
-            return HttpResponseRedirect(reverse("admin:retraining_modelversion_changelist"))
         production = selectors.production_version()
+        rollback = production is not None and version.number < production.number
+        reason = (
+            request.POST.get("reason", "").strip()
+            if request.method == "POST"
+            else (f"Roll back from {production.version} to {version.version}" if rollback else "")
+        )
+        error = None
+        if request.method == "POST":
+            if not reason:
+                error = "Say why (it is kept in the deployment history)."
+            else:
+                return self._deploy(request, version, reason, change_url)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Deploy {version.version}?",
+            "title": f"{'Roll back to' if rollback else 'Deploy'} {version.version}?",
             "version": version,
             "production": production,
+            "rollback": rollback,
+            "reason": reason,
+            "reason_error": error,
             "comparison": selectors.version_comparison(version, production)
             if production and production.pk != version.pk
             else None,
@@ -345,6 +429,23 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/retraining/modelversion/deploy_confirmation.html", context)
+
+    def _deploy(self, request, version, reason, change_url):
+        try:
+            deployment = services.version_deploy(version=version, actor=request.user, reason=reason)
+        except RetrainingError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        if deployment is None:
+            self.message_user(request, f"Nothing changed: {version.version} already serves.", messages.INFO)
+        else:
+            previous = deployment.previous_version.version if deployment.previous_version else "none"
+            self.message_user(
+                request,
+                f"Deployed {version.version}: it now serves learners ({deployment.action}; previous: {previous}).",
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(reverse("admin:retraining_modelversion_changelist"))
 
     def retrain_view(self, request):
         if not request.user.has_perm(RETRAIN_PERMISSION):
@@ -354,20 +455,55 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             return HttpResponseRedirect(changelist)
         try:
             version = services.retrain_start(actor=request.user, wait_for_version=10.0)
+        except TrainingInProgress as error:
+            self.message_user(request, console.in_progress_message(error), messages.WARNING)
         except RetrainingError as error:
             self.message_user(request, str(error), messages.WARNING)
         else:
             name = version.version if version else "a new version"
             self.message_user(
-                request, f"Retraining started: {name} is training; refresh to follow its progress.", messages.SUCCESS
+                request, f"Retraining started: {name} is training; this page follows its progress.", messages.SUCCESS
             )
         return HttpResponseRedirect(changelist)
 
 
+class VersionFilter(admin.SimpleListFilter):
+    """Deployments in which a version was deployed or replaced (the version page links here)."""
+
+    title = "version"
+    parameter_name = "version"
+
+    def lookups(self, request, model_admin):
+        names = Deployment.objects.order_by("-version__number").values_list("version__version", flat=True)
+        return [(name, name) for name in dict.fromkeys(names)]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(Q(version__version=self.value()) | Q(previous_version__version=self.value()))
+
+
 @admin.register(Deployment)
 class DeploymentAdmin(ReadOnlyModelAdmin):
-    list_display = ("created_at", "version", "previous_version", "action", "actor_name", "reason")
-    list_filter = ("action",)
+    list_display = ("when", "deployed_version", "replaced_version", "action", "actor_label", "reason")
+    list_filter = ("action", VersionFilter)
     list_select_related = ("version", "previous_version")
     ordering = ("-created_at", "-id")
-    readonly_fields = ("created_at", "version", "previous_version", "action", "actor", "actor_name", "reason")
+    fields = ("when", "deployed_version", "replaced_version", "action", "actor_label", "reason")
+    readonly_fields = fields
+
+    @admin.display(description="when", ordering="created_at")
+    def when(self, obj):
+        return console.when(obj.created_at)
+
+    @admin.display(description="version deployed", ordering="version__number")
+    def deployed_version(self, obj):
+        return _version_link(obj.version)
+
+    @admin.display(description="replaced")
+    def replaced_version(self, obj):
+        return _version_link(obj.previous_version)
+
+    @admin.display(description="who", ordering="actor_name")
+    def actor_label(self, obj):
+        return console.actor_label(obj.actor_name)

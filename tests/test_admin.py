@@ -52,7 +52,7 @@ def test_pages_render_with_data(client, operator, versions):
     v1 = client.get(f"{CHANGELIST}{versions['v1'].pk}/change/").content.decode()
     assert 'id="deploy-version"' in v1 and 'id="comparison"' in v1
     assert "keep the serving model" in v1 or "deploy:" in v1
-    assert v1.count('class="bar"') == 40  # difficulty and ability histograms, 20 bins each
+    assert v1.count('class="bar"') == 60  # difficulty, discrimination and ability histograms, 20 bins each
     assert 'class="bin"' in v1
     assert client.get("/admin/retraining/deployment/").status_code == 200
     assert client.get("/admin/training_data/trainingdata/").status_code == 200
@@ -81,7 +81,8 @@ def test_deploy_button_goes_through_a_confirmation_page(client, operator, versio
     client.force_login(operator)
     url = f"{CHANGELIST}{versions['v1'].pk}/deploy/"
     confirm = client.get(url).content.decode()
-    assert "Deploy v1?" in confirm and "v2</strong> serves now" in confirm
+    assert "Roll back to v1?" in confirm and "v2</strong> serves now" in confirm
+    assert 'value="Roll back from v2 to v1"' in confirm  # a rollback's reason is prefilled
     assert selectors.production_version().version == "v2"  # nothing happens on GET
     response = client.post(url, {"reason": "v2 is off on algebra"}, follow=True)
     assert "Deployed v1: it now serves learners (rollback; previous: v2)" in response.content.decode()

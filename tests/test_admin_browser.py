@@ -1,14 +1,22 @@
-"""A real browser (Debian's Chromium, headless) rolls production back to v1 through the admin."""
+"""A real browser (Debian's Chromium, headless) walks the staff console as staff would.
+
+``python3 tasks.py screenshots`` runs this module with ``SCREENSHOT_DIR`` set: every page of the
+walk is then saved at 1366 px and 390 px wide (full page PNGs) into that folder.
+"""
 
 import os
-import shutil
+import re
+import time
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from retraining import selectors, services
+from retraining.models import ModelVersion
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+WIDE, NARROW = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,7 +37,7 @@ FLAGS = [
 
 
 @pytest.fixture
-def page(tmp_path, monkeypatch):
+def browser(tmp_path, monkeypatch):
     sync_api = pytest.importorskip("playwright.sync_api")
     # Playwright's sync API runs an event loop; the live server's database calls stay synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -37,49 +45,157 @@ def page(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(20_000)
-        yield page
+        yield browser
         browser.close()
+    # The test body ran in Playwright's greenlet context, where Django keeps database connections of
+    # its own: close them, or PostgreSQL refuses to drop the test database at the end.
+    from django.db import connections
+
+    connections.close_all()
 
 
-def test_roll_back_to_v1_with_the_button(page, live_server, django_user_model, simulated, tmp_path):
-    try:
-        roll_back(page, live_server, django_user_model, tmp_path)
-    finally:
-        # This body runs in Playwright's greenlet context, where Django keeps database connections of
-        # its own: close them, or PostgreSQL refuses to drop the test database at the end.
-        from django.db import connections
-
-        connections.close_all()
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport=WIDE)
+    page.set_default_timeout(20_000)
+    return page
 
 
-def roll_back(page, live_server, django_user_model, tmp_path):
-    services.retrain()
-    services.retrain()
-    django_user_model.objects.create_superuser("boss", password="a long enough password")
-
+def log_in(page, live_server, username, password):
     page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "boss")
-    page.fill("#id_password", "a long enough password")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
     page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+
+
+def page_width(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def table_fits(page) -> bool:
+    return page.evaluate(
+        "(() => { const box = document.querySelector('#changelist .results');"
+        " return !box || box.scrollWidth <= box.clientWidth; })()"
+    )
+
+
+def shoot(page, name: str) -> None:
+    """Check the page fits 1366 px and 390 px without sideways scrolling (at 1366 px the list's table
+    too); save both as PNGs when ``SCREENSHOT_DIR`` is set."""
+    folder = os.environ.get("SCREENSHOT_DIR")
+    for label, viewport in (("1366", WIDE), ("390", NARROW)):
+        page.set_viewport_size(viewport)
+        assert page_width(page) <= viewport["width"], f"{name} scrolls sideways at {label} px"
+        assert label == "390" or table_fits(page), f"{name}: the list's table scrolls sideways at {label} px"
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(folder) / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size(WIDE)
+
+
+def slow_fit(monkeypatch, seconds_per_iteration=0.4):
+    """Make each EM iteration of the real fit take a while, as on millions of answers, so the
+    browser can watch progress; everything else (lease, progress rows, polling) runs as is."""
+    heartbeat = services.TrainingLease.heartbeat
+
+    def slow(self, *, progress=None, force=True):
+        if progress and progress.get("step") == "fitting" and not force:
+            time.sleep(seconds_per_iteration)
+        return heartbeat(self, progress=progress, force=force)
+
+    monkeypatch.setattr(services.TrainingLease, "heartbeat", slow)
+
+
+def test_staff_walk_from_the_list_to_a_rollback_and_a_live_retrain(
+    page, live_server, django_user_model, simulated, monkeypatch
+):
+    services.retrain()
+    services.retrain(algorithm="irt-1pl", auto_deploy=False)
+    services.retrain(algorithm="heuristic", auto_deploy=False)
+    django_user_model.objects.create_superuser("boss", password="a long enough password")
+    log_in(page, live_server, "boss", "a long enough password")
+
+    # The list: which version serves, both metric panels, every version.
     page.click("text=Model versions")
-    assert page.inner_text("#production-version") == "v2"
-    assert page.locator("svg.irt-chart circle.point").count() == 2 * 3
+    assert page.inner_text("#production-version") == "v1"
+    assert page.locator("svg.metric-panel").count() == 2
+    assert page.locator("#result_list tbody tr").count() == 3
+    shoot(page, "01-versions")
 
-    page.click("#result_list a:text-is('v1')")
+    # A version's page.
+    page.click("#result_list a:text-is('v2')")
+    assert "v2" in page.inner_text("h1, h2") or page.locator("text=v2").count()
+    assert page.locator("svg.histogram").count() == 2  # 1PL: difficulty and ability, no discrimination
+    shoot(page, "02-version")
+
+    # Deploy v2 with a reason.
     page.click("#deploy-version")
-    page.fill("#id_reason", "v2 misjudges the new algebra questions")
+    assert page.input_value("#id_reason") == ""
+    page.fill("#id_reason", "1PL is simpler to explain and as good")
+    shoot(page, "03-deploy-confirmation")
     page.click("#confirm-deploy")
-
     page.wait_for_selector("ul.messagelist li.success")
-    assert "Deployed v1" in page.inner_text("ul.messagelist")
+    assert "Deployed v2" in page.inner_text("ul.messagelist")
+    assert page.inner_text("#production-version") == "v2"
+
+    # Roll back to v1: the reason is prefilled.
+    page.click("#result_list a:text-is('v1')")
+    assert page.text_content("#deploy-version") == "Roll back to this version"
+    page.click("#deploy-version")
+    assert page.input_value("#id_reason") == "Roll back from v2 to v1"
+    shoot(page, "04-rollback-confirmation")
+    page.click("#confirm-deploy")
+    page.wait_for_selector("ul.messagelist li.success")
     assert page.inner_text("#production-version") == "v1"
     v1_row = page.locator("#result_list tbody tr", has_text="v1").first
-    assert v1_row.locator("img[alt=True]").count() == 1  # the production marker moved to v1
-    shot = tmp_path / "rollback.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("SCREENSHOT_DIR"):
-        shutil.copy(shot, Path(os.environ["SCREENSHOT_DIR"]) / "admin-rollback.png")
-    assert selectors.production_version().version == "v1"
+    assert v1_row.locator(".status-badge").inner_text() == "Serving"  # the serving marker moved to v1
+
+    # A version links to its deployments, and the history links back to the versions.
+    page.click("#result_list a:text-is('v1')")
+    page.click("#version-deployments")
+    assert page.locator("#result_list tbody tr").count() == 3  # auto-deploy, replaced by v2, rolled back to
+    shoot(page, "05-deployments")
+    page.locator("#result_list a:text-is('v1')").first.click()
+    page.click(".breadcrumbs a:text-is('Model versions')")
+
+    # Retrain now, follow its progress live, see it finish.
+    slow_fit(monkeypatch)
+    page.click("#retrain-now")
+    page.wait_for_selector("ul.messagelist li.success")
+    assert "Retraining started: v4 is training" in page.inner_text("ul.messagelist")
+    status = page.locator("#training-status")
+    page.wait_for_function(
+        "document.querySelector('#training-status') && document.querySelector('#training-status').dataset.iteration"
+    )
+    text = status.inner_text()
+    assert re.search(
+        r"v4 is training: fitting the model · EM iteration \d+ · \d+ s elapsed · started .* UTC by boss", text
+    )
+    shoot(page, "06-live-training")
+    page.wait_for_selector(
+        "#result_list tbody tr:has-text('v4') .status-completed, #result_list tbody tr:has-text('v4') .status-deployed",
+        timeout=60_000,
+    )
+    assert not status.is_visible()
+    assert ModelVersion.objects.get(version="v4").status in ("completed", "deployed")
+    assert selectors.production_version() is not None
+
+
+def test_limited_staff_see_no_buttons_and_get_the_styled_403(page, live_server, django_user_model, simulated):
+    services.retrain()
+    services.retrain()
+    viewer = django_user_model.objects.create_user("viewer", password="a long enough password", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_modelversion", "view_deployment"]))
+    log_in(page, live_server, "viewer", "a long enough password")
+    page.goto(f"{live_server.url}/admin/retraining/modelversion/")
+    assert page.locator("#retrain-now").count() == 0
+    assert page.locator("select[name=action] option[value=deploy_selected]").count() == 0
+    page.click("#result_list a:text-is('v1')")
+    assert page.locator("#deploy-version").count() == 0
+    v1 = ModelVersion.objects.get(version="v1")
+    response = page.goto(f"{live_server.url}/admin/retraining/modelversion/{v1.pk}/deploy/")
+    assert response.status == 403
+    assert "may look at the console but not do this" in page.inner_text("#forbidden")
+    assert page.locator("#site-name").count() == 1  # the admin's header: its own page, not a bare 403
+    shoot(page, "07-forbidden")

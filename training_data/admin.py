@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
 from django.utils.functional import cached_property
+from django.utils.http import urlencode
 
 from mlops_site.admin import ReadOnlyModelAdmin
 
@@ -108,15 +109,26 @@ def answer_date_hierarchy(params) -> dict:
         periods = [(date(y, 1, 1), date(y + 1, 1, 1)) for y in range(first.year, last.year + 1)]
         label, back = "%Y", None
     links = [
-        {"label": begin.strftime(label), "gte": _midnight(begin), "lt": _midnight(stop)}
+        {"label": begin.strftime(label), **_period_query(params, begin, stop)}
         for begin, stop in periods
         if answers.filter(answered_at__gte=_midnight(begin), answered_at__lt=_midnight(stop)).exists()
     ]
     if back == (None, None):
-        back = {"label": "all years"}
+        back = {"label": "all years", **_period_query(params, None, None)}
     elif back:
-        back = {"label": str(back[0].year), "gte": _midnight(back[0]), "lt": _midnight(back[1])}
+        back = {"label": str(back[0].year), **_period_query(params, *back)}
     return {"links": links, "back": back}
+
+
+def _period_query(params, begin: date | None, stop: date | None) -> dict:
+    """The link to a period, keeping the page's other filters and search (not its page number)."""
+    kept = {k: v for k, v in params.items() if not k.startswith("answered_at__") and k != "p"}
+    if begin is not None:
+        kept.update({"answered_at__gte": _midnight(begin).isoformat(), "answered_at__lt": _midnight(stop).isoformat()})
+    period = {"query": urlencode(kept)}
+    if begin is not None:
+        period.update({"gte": _midnight(begin), "lt": _midnight(stop)})
+    return period
 
 
 def _midnight(day: date) -> datetime:

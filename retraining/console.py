@@ -1,0 +1,174 @@
+"""What the staff console shows, as plain data: labels, rounded table rows, the live-training line.
+
+The admin (``admin.py``) is the door; this module only turns stored versions and the training
+status into things a person reads. No rule of the service lives here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+
+from .models import ModelVersion
+
+CRON = "cron (manage.py retrain)"
+COMMAND_ACTOR = "manage.py retrain"  # the actor name the command gives the service
+DATETIME = "Y-m-d H:i T"  # every date the console shows carries its time zone
+
+
+ALGORITHM_SHORT = {"irt-2pl": "IRT 2PL", "irt-1pl": "IRT 1PL", "heuristic": "heuristic"}
+
+
+def zone_name() -> str:
+    return date_format(timezone.localtime(timezone.now()), "T")
+
+
+def when(value: datetime | None, pattern: str = DATETIME) -> str:
+    if value is None:
+        return "-"
+    return date_format(timezone.localtime(value), pattern)
+
+
+def started_by(version: ModelVersion) -> str:
+    """Who made a version: the staff user, or cron (the command runs with no user)."""
+    return version.created_by.get_username() if version.created_by_id else CRON
+
+
+def actor_label(name: str | None) -> str:
+    if not name or name == COMMAND_ACTOR:
+        return CRON
+    return name
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+STEPS = {
+    "starting": "starting",
+    "loaded": "answers loaded",
+    "created": "version created",
+    "fitting": "fitting the model",
+    "learned": "fit done",
+    "evaluating": "scoring held-out answers",
+    "evaluated": "scored",
+    "saved": "saved",
+    "deploying": "deploying",
+}
+
+
+def live_training(status: dict) -> dict:
+    """The training status as the console shows it (and its polling endpoint returns)."""
+    if not status.get("isTraining"):
+        return {"isTraining": False, "currentVersion": status.get("currentVersion"), "text": "No training running."}
+    progress = status.get("progress") or {}
+    started = status.get("startedAt")
+    elapsed = (timezone.now() - started).total_seconds() if started else None
+    step = STEPS.get(progress.get("step"), progress.get("step") or "starting")
+    version = status.get("trainingVersion")
+    parts = [f"{version or 'A new version'} is training: {step}"]
+    if progress.get("iteration"):
+        parts.append(f"EM iteration {progress['iteration']}")
+    if elapsed is not None:
+        parts.append(f"{_duration(elapsed)} elapsed")
+    if started:
+        parts.append(f"started {when(started)} by {actor_label(progress.get('startedBy'))}")
+    text = " · ".join(parts)
+    if status.get("stale"):
+        text += " (its lease has expired: the process stopped; the next run takes over)"
+    return {
+        "isTraining": True,
+        "currentVersion": status.get("currentVersion"),
+        "trainingVersion": version,
+        "step": progress.get("step"),
+        "iteration": progress.get("iteration"),
+        "startedAt": started.isoformat() if started else None,
+        "elapsedSeconds": round(elapsed, 1) if elapsed is not None else None,
+        "startedBy": actor_label(progress.get("startedBy")),
+        "stale": bool(status.get("stale")),
+        "text": text,
+    }
+
+
+def in_progress_message(error) -> str:
+    """ "Training already in progress", naming the run that holds the lock."""
+    if getattr(error, "version", None):
+        started = f", started {when(error.started_at)}" if getattr(error, "started_at", None) else ""
+        return f"Training already in progress: {error.version} is training{started}. Wait for it to finish."
+    return "Training already in progress (a run is loading answers). Wait for it to finish."
+
+
+def _num(value, digits=4) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "-"}[value]
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _pct(value) -> str:
+    return f"{value:.2%}" if isinstance(value, int | float) else "-"
+
+
+def gate_rows(decision: dict) -> list[tuple[str, str]]:
+    """The gate's inputs as rounded rows (the reason itself is shown on its own)."""
+    if not decision:
+        return []
+    rows = [
+        ("Auto-deploy", "on" if decision.get("autoDeploy") else "off"),
+        ("Accuracy floor", f"above {_pct(decision.get('threshold'))}"),
+        ("Candidate accuracy", _pct(decision.get("accuracy"))),
+        ("Candidate log-loss", _num(decision.get("logLoss"))),
+        ("Serving version then", decision.get("productionVersion") or "none"),
+    ]
+    if decision.get("productionLogLoss") is not None:
+        rows.append(("Its log-loss on the same answers", _num(decision.get("productionLogLoss"))))
+    if decision.get("logLossTolerance"):
+        rows.append(("Log-loss tolerance", _num(decision.get("logLossTolerance"))))
+    known = {
+        "autoDeploy",
+        "threshold",
+        "accuracy",
+        "logLoss",
+        "productionVersion",
+        "productionLogLoss",
+        "logLossTolerance",
+        "deploy",
+        "reason",
+    }
+    rows += [(key, _num(value)) for key, value in decision.items() if key not in known and not isinstance(value, dict)]
+    return rows
+
+
+CONFIG_LABELS = {
+    "algorithm": "Algorithm",
+    "limit": "Most recent answers used",
+    "since": "Answers since",
+    "validationSplit": "Held-out share",
+    "randomSeed": "Random seed",
+    "split": "Hold-out split",
+    "autoDeploy": "Auto-deploy",
+}
+
+
+def config_rows(config: dict) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in (config or {}).items():
+        if key == "settings" and isinstance(value, dict):
+            rows += [(f"Fit: {name}", _num(setting, 6)) for name, setting in value.items()]
+        elif key == "validationSplit" and isinstance(value, int | float):
+            rows.append((CONFIG_LABELS[key], f"{value:.0%}"))
+        elif key == "limit" and isinstance(value, int):
+            rows.append((CONFIG_LABELS[key], f"{value:,}"))
+        else:
+            rows.append((CONFIG_LABELS.get(key, key), _num(value) if value is not None else "-"))
+    return rows
