@@ -11,6 +11,7 @@ from django.contrib.auth.models import Permission
 
 from retraining import charts, services
 from retraining.models import Deployment, ModelVersion, TrainingLock
+from retraining.services import lease as lease_module
 
 pytestmark = pytest.mark.django_db
 
@@ -216,10 +217,10 @@ def test_fit_progress_reaches_the_lock_every_few_seconds(versions):
     try:
         lease.heartbeat(progress={"step": "fitting", "iteration": 1}, force=False)
         assert TrainingLock.objects.get().progress == {}  # just written: not again at once
-        lease._last_beat = time.monotonic() - services.PROGRESS_SECONDS  # as if that long ago
+        lease._last_beat = time.monotonic() - lease_module.PROGRESS_SECONDS  # as if that long ago
         lease.heartbeat(progress={"step": "fitting", "iteration": 2}, force=False)
         assert TrainingLock.objects.get().progress["iteration"] == 2
-        assert services.PROGRESS_SECONDS <= 5
+        assert lease_module.PROGRESS_SECONDS <= 5
     finally:
         lease.release()
 

@@ -16,7 +16,6 @@ from ..errors import RetrainingError, TrainingInProgress
 from ..models import ModelVersion, TrainingLock
 from ..selectors import LOCK_NAME
 
-
 # How often a fit's progress (EM iteration) reaches the lock row, where the console and the status
 # endpoint read it. One small UPDATE every few seconds costs nothing beside an EM iteration.
 PROGRESS_SECONDS = 2.0
