@@ -1,6 +1,7 @@
 """Item response theory in pure numpy/scipy: no Django here.
 
-``IRT`` (1PL/2PL marginal maximum likelihood), ``Heuristic`` (the original success-rate rules),
+``IRT`` (1PL/2PL marginal maximum likelihood), ``ModuleIRT`` (2PL with per-module deviations of
+ability), ``Heuristic`` (the original success-rate rules),
 ``metrics`` for held-out evaluation, ``IdEncoder`` for arbitrary ids <-> dense indices, and
 ``eap_ability``/``information``/``rank_items`` for scoring a learner between calibrations.
 """
@@ -11,16 +12,19 @@ from .adaptive import eap_ability, information, rank_items
 from .encoding import IdEncoder
 from .heuristic import Heuristic
 from .model import IRT
-from .simulate import simulate_2pl
+from .modules import ModuleIRT
+from .simulate import simulate_2pl, simulate_2pl_modules
 
 __all__ = [
     "IRT",
     "Heuristic",
     "IdEncoder",
+    "ModuleIRT",
     "NotFittedError",
     "eap_ability",
     "information",
     "metrics",
     "rank_items",
     "simulate_2pl",
+    "simulate_2pl_modules",
 ]

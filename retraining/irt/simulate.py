@@ -30,3 +30,21 @@ def simulate_2pl(n_users: int, n_items: int, per_user: int, seed: int = 0):
     p = 1.0 / (1.0 + np.exp(-a[items] * (theta[users] - b[items])))
     correct = (rng.random(p.size) < p).astype(np.int8)
     return users, items, correct, theta, a, b
+
+
+def simulate_2pl_modules(n_users: int, n_items: int, n_modules: int, per_user: int, deviation_sd: float, seed: int = 0):
+    """:func:`simulate_2pl` with items in modules and a deviation of ability per (learner, module).
+
+    Item ``i`` belongs to module ``i % n_modules``; a learner's ability in module ``m`` is
+    ``theta_u + delta_um`` with ``delta_um ~ N(0, deviation_sd²)`` (0 gives the plain 2PL).
+    Returns ``(users, items, correct, modules, theta, a, b, delta)`` with ``delta`` of shape
+    (n_users, n_modules).
+    """
+    users, items, _, theta, a, b = simulate_2pl(n_users, n_items, per_user, seed=seed)
+    rng = np.random.default_rng([seed, 1])
+    shape = (n_users, n_modules)
+    delta = rng.normal(0.0, deviation_sd, size=shape) if deviation_sd > 0 else np.zeros(shape)
+    modules = items % n_modules
+    p = 1.0 / (1.0 + np.exp(-a[items] * (theta[users] + delta[users, modules] - b[items])))
+    correct = (rng.random(p.size) < p).astype(np.int8)
+    return users, items, correct, modules, theta, a, b, delta
