@@ -10,6 +10,7 @@ from django.utils import timezone
 from ..audit import audit
 from ..errors import VersionNotDeployable
 from ..models import Deployment, ModelVersion
+from ..signals import send_after_commit, version_deployed
 
 # Any constant: the key of the PostgreSQL advisory lock that serialises deploys.
 _DEPLOY_LOCK_KEY = 0x4952_5444  # "IRTD"
@@ -76,6 +77,13 @@ def version_deploy(
                     "deploy",
                     version=deployment.version.version,
                     previous=deployment.previous_version.version if deployment.previous_version else None,
+                    action=deployment.action,
+                    actor=deployment.actor_name,
+                )
+                send_after_commit(
+                    version_deployed,
+                    version=deployment.version,
+                    previous=deployment.previous_version,
                     action=deployment.action,
                     actor=deployment.actor_name,
                 )

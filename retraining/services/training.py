@@ -17,6 +17,7 @@ from ..errors import NoTrainingData, RetrainingError
 from ..irt import IRT, Heuristic
 from ..models import Deployment, ModelVersion
 from ..selectors import AnswerArrays, answers_load, production_version
+from ..signals import retrain_completed, retrain_failed, send_after_commit
 from .deploy import _actor_name, version_deploy
 from .evaluation import _evaluate, holdout_mask
 from .gate import deploy_decision
@@ -221,6 +222,7 @@ def retrain(
             duration=version.duration,
             actor=_actor_name(actor, actor_name),
         )
+        send_after_commit(retrain_completed, version=version, deployed=decision["deploy"], reason=decision["reason"])
         return RetrainResult(
             version=version,
             deployed=decision["deploy"],
@@ -238,6 +240,9 @@ def retrain(
             algorithm=algorithm,
             error=str(error) or type(error).__name__,
             actor=_actor_name(actor, actor_name),
+        )
+        send_after_commit(
+            retrain_failed, version=version, error=version.error if version else str(error) or type(error).__name__
         )
         raise
     finally:
