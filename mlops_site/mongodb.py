@@ -20,7 +20,16 @@ _CONTRIB_APP_CONFIGS = {
 }
 
 # Apps with models, whose migrations come from mongo_migrations/<label>.
-MIGRATED_APPS = ("admin", "auth", "contenttypes", "sessions", "token_blacklist", "training_data", "retraining")
+MIGRATED_APPS = (
+    "admin",
+    "auth",
+    "contenttypes",
+    "sessions",
+    "token_blacklist",
+    "training_data",
+    "retraining",
+    "webhooks",
+)
 
 
 def mongodb_settings(uri: str, installed_apps: list[str]) -> dict:

@@ -51,8 +51,11 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "training_data",
     "retraining",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -207,6 +210,16 @@ MLOPS_DEFAULT_LIMIT = env.int("MLOPS_DEFAULT_LIMIT", default=10_000)
 MLOPS_MAX_LIMIT = env.int("MLOPS_MAX_LIMIT", default=5_000_000)
 MLOPS_VALIDATION_SPLIT = env.float("MLOPS_VALIDATION_SPLIT", default=0.2)
 MLOPS_RANDOM_SEED = env.int("MLOPS_RANDOM_SEED", default=42)
+
+# ---------------------------------------------------------------- jobs, webhooks, metrics
+# Background work (API/admin retrains, webhook deliveries) is queued in the database and run by
+# `manage.py db_worker` (django-tasks' database backend): no broker, nothing else to install.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_BACKOFF_SECONDS = env.float("WEBHOOK_BACKOFF_SECONDS", default=30.0)
+# /metrics answers only requests with "Authorization: Bearer <METRICS_TOKEN>"; unset, it is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # One JSON object per line: the audit events (logger "irt.audit": retrain, deploy, refused request)
 # and everything else. Request bodies, secrets and raw user ids are never logged.

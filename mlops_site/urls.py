@@ -8,6 +8,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from mlops_site.metrics import metrics_view
 from retraining import api as mlops
 from training_data.api import TrainingDataView
 
@@ -32,6 +33,7 @@ def healthz(request):
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/auth/token", TokenView.as_view(), name="token"),
     path("api/auth/token/refresh", RefreshView.as_view(), name="token-refresh"),

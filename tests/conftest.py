@@ -154,3 +154,85 @@ def api():
         return client
 
     return make
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that records every POST and answers as scripted.
+
+    ``script`` is a list of actions taken in turn (the last one repeats): an HTTP status to answer,
+    or ("sleep", seconds) to hang before answering 200 (a receiver slower than the timeout).
+    """
+
+    def __init__(self, script):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.script = list(script)
+        self.requests = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                import time
+
+                receiver.requests.append({"at": time.monotonic(), "headers": dict(self.headers), "body": body})
+                action = receiver.script[min(len(receiver.requests), len(receiver.script)) - 1]
+                if isinstance(action, tuple):
+                    time.sleep(action[1])
+                    action = 200
+                self.send_response(action)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver_factory():
+    made = []
+
+    def make(script=(200,)):
+        made.append(Receiver(script))
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+def jobs_run(*, until=None, timeout=30.0):
+    """Run the queued jobs with the database worker's own loop, in this process, until none is
+    ready; with ``until`` (a callable), keep polling (jobs retried later) until it returns true."""
+    import time
+
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    deadline = time.monotonic() + timeout
+    while True:
+        Worker(
+            queue_names=["default"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test-worker",
+            excluded_queue_names=[],
+        ).run()
+        if until is None or until():
+            return
+        assert time.monotonic() < deadline, "jobs did not reach the expected state in time"
+        time.sleep(0.05)
