@@ -5,6 +5,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from retraining import services
@@ -60,7 +61,7 @@ def test_metrics_carry_the_service_figures(live_server, settings, simulated, rec
     candidate = services.retrain(auto_deploy=False).version  # v2, kept back
     services.version_deploy(version=candidate, actor_name="ops")
     with pytest.raises(services.NoTrainingData):
-        services.retrain(since=services.timezone.now())  # v3 is never created: no version
+        services.retrain(since=timezone.now())  # v3 is never created: no version
     jobs_run()
 
     after = samples(scrape(live_server.url, TOKEN)[2])
