@@ -20,6 +20,7 @@ from mlops_site.admin import ReadOnlyModelAdmin
 
 from . import charts, console, selectors, services
 from .errors import RetrainingError, TrainingInProgress
+from .irt.metrics import METRIC, METRICS
 from .models import Deployment, ModelVersion
 
 DEPLOY_PERMISSION = "retraining.deploy_modelversion"
@@ -152,15 +153,15 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="accuracy")
     def accuracy(self, obj):
-        return _number((obj.metrics or {}).get("accuracy"), "{:.2%}")
+        return METRIC["accuracy"].format((obj.metrics or {}).get("accuracy"))
 
     @admin.display(description="AUC")
     def auc(self, obj):
-        return _number((obj.metrics or {}).get("auc"), "{:.3f}")
+        return METRIC["auc"].format((obj.metrics or {}).get("auc"), digits=3)
 
     @admin.display(description="log-loss")
     def log_loss(self, obj):
-        return _number((obj.metrics or {}).get("logLoss"), "{:.3f}")
+        return METRIC["logLoss"].format((obj.metrics or {}).get("logLoss"), digits=3)
 
     @admin.display(description="answers", ordering="training_data_count")
     def training_answers(self, obj):
@@ -219,24 +220,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         m = obj.metrics or {}
         if not m:
             return "-"
-        rows = [
-            (
-                label,
-                _number(m.get(key), "{:.2%}" if key in ("accuracy", "precision", "recall", "f1Score") else "{:.4f}"),
-            )
-            for key, label in (
-                ("accuracy", "Accuracy"),
-                ("precision", "Precision"),
-                ("recall", "Recall"),
-                ("f1Score", "F1 score"),
-                ("auc", "AUC"),
-                ("logLoss", "Log-loss"),
-                ("brierScore", "Brier score"),
-                ("rmse", "RMSE"),
-                ("mae", "MAE"),
-                ("ece", "Calibration error (ECE)"),
-            )
-        ]
+        rows = [(metric.label, metric.format(m.get(metric.key))) for metric in METRICS]
         rows.append(
             (
                 "Held-out answers",
@@ -250,8 +234,9 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
                 rows.append(
                     (
                         f"{name} on the same answers",
-                        f"accuracy {_number(other.get('accuracy'), '{:.2%}')}, AUC {_number(other.get('auc'))}, "
-                        f"log-loss {_number(other.get('logLoss'))}",
+                        f"accuracy {METRIC['accuracy'].format(other.get('accuracy'))}, "
+                        f"AUC {METRIC['auc'].format(other.get('auc'))}, "
+                        f"log-loss {METRIC['logLoss'].format(other.get('logLoss'))}",
                     )
                 )
         return _table(rows)
@@ -365,11 +350,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         version = self.get_object(request, object_id)
         production = selectors.production_version()
         context = {
-            "can_deploy": (
-                version is not None
-                and request.user.has_perm(DEPLOY_PERMISSION)
-                and version.status in (ModelVersion.Status.COMPLETED, ModelVersion.Status.ARCHIVED)
-            ),
+            "can_deploy": (version is not None and request.user.has_perm(DEPLOY_PERMISSION) and version.is_deployable),
             "production": production,
             "comparison": selectors.version_comparison(version, production)
             if version and version.metrics and production and production.pk != version.pk
@@ -425,7 +406,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             "comparison": selectors.version_comparison(version, production)
             if production and production.pk != version.pk
             else None,
-            "deployable": version.status in (ModelVersion.Status.COMPLETED, ModelVersion.Status.ARCHIVED),
+            "deployable": version.is_deployable,
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/retraining/modelversion/deploy_confirmation.html", context)

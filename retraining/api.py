@@ -52,6 +52,10 @@ class RetrainRequest(StrictSerializer):
     split = serializers.ChoiceField(choices=services.SPLITS, default="random")
     wait = serializers.BooleanField(default=True, help_text="false: answer 202 at once and train in the background.")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["algorithm"].choices = list(services.ALGORITHMS)  # the registry, as it is now
+
     def validate_limit(self, value):
         if value > settings.MLOPS_MAX_LIMIT:
             raise serializers.ValidationError(f"at most {settings.MLOPS_MAX_LIMIT}")

@@ -3,6 +3,16 @@ from django.db import models
 from django.db.models import Q
 
 
+class ModelVersionQuerySet(models.QuerySet):
+    def finished(self):
+        """Versions whose training ended with a model (failed and running ones excluded)."""
+        return self.filter(status__in=ModelVersion.FINISHED)
+
+    def deployable(self):
+        """Versions that may be deployed now: finished, and not the one serving."""
+        return self.filter(status__in=ModelVersion.DEPLOYABLE)
+
+
 class ModelVersion(models.Model):
     """One training run and the model it produced."""
 
@@ -12,6 +22,11 @@ class ModelVersion(models.Model):
         FAILED = "failed"
         DEPLOYED = "deployed"
         ARCHIVED = "archived"
+
+    #: Statuses of a version whose training ended with a model.
+    FINISHED = (Status.COMPLETED, Status.DEPLOYED, Status.ARCHIVED)
+    #: Statuses of a version that may be deployed now (finished, not serving).
+    DEPLOYABLE = (Status.COMPLETED, Status.ARCHIVED)
 
     class ModelType(models.TextChoices):
         IRT_2PL = "irt-2pl", "IRT 2PL"
@@ -41,6 +56,8 @@ class ModelVersion(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ModelVersionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-number"]
         constraints = [
@@ -59,6 +76,16 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return self.version
+
+    @property
+    def is_finished(self) -> bool:
+        """Its training ended with a model (it can predict, be backtested, be deployed)."""
+        return self.status in self.FINISHED
+
+    @property
+    def is_deployable(self) -> bool:
+        """It may be deployed now: finished, and not the one serving."""
+        return self.status in self.DEPLOYABLE
 
 
 class Deployment(models.Model):

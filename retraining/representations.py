@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from .irt.metrics import METRICS
 from .models import ModelVersion
 from .selectors import parameter_summaries
 
-# The seed's six metrics, then ours.
-HEADLINE_METRICS = ("accuracy", "precision", "recall", "f1Score", "rmse", "mae", "auc", "logLoss", "brierScore", "ece")
+# The seed's six metrics, then ours (the catalogue's order).
+HEADLINE_METRICS = tuple(metric.key for metric in METRICS)
 
 
 def _round(value):

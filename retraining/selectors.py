@@ -15,6 +15,7 @@ from django.utils import timezone
 from training_data.models import TrainingData
 
 from .errors import VersionNotFound
+from .irt.metrics import COMPARED, METRIC
 from .models import Deployment, ModelVersion, TrainingLock
 
 LOCK_NAME = "retrain"
@@ -72,9 +73,14 @@ def versions_list(*, status: str | None = None) -> QuerySet[ModelVersion]:
     return versions.filter(status=status) if status else versions
 
 
+def finished_versions() -> QuerySet[ModelVersion]:
+    """Versions whose training ended with a model, newest first."""
+    return versions_list().finished()
+
+
 def latest_trained_version() -> ModelVersion | None:
     """The newest version whose training finished (failed runs excluded)."""
-    return versions_list().exclude(status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED]).first()
+    return finished_versions().first()
 
 
 def new_answers_count() -> int | None:
@@ -207,16 +213,6 @@ def _to_arrays(rows: list[tuple], with_labels: bool = True) -> AnswerArrays:
 
 
 # ----------------------------------------------------------------------------- for the admin
-COMPARED_METRICS = (
-    ("accuracy", "Accuracy", True),
-    ("auc", "AUC", True),
-    ("logLoss", "Log-loss", False),
-    ("brierScore", "Brier score", False),
-    ("f1Score", "F1 score", True),
-    ("ece", "Calibration error (ECE)", False),
-)
-
-
 def version_comparison(version: ModelVersion, other: ModelVersion | None) -> list[dict]:
     """Metric by metric: this version, the other (production), the change, and whether it is better.
 
@@ -227,18 +223,17 @@ def version_comparison(version: ModelVersion, other: ModelVersion | None) -> lis
     mine = version.metrics or {}
     theirs = (other.metrics or {}) if other else {}
     rows = []
-    for key, label, higher_is_better in COMPARED_METRICS:
+    for key in COMPARED:
         a, b = mine.get(key), theirs.get(key)
         change = a - b if a is not None and b is not None else None
-        better = None if change is None or change == 0 else (change > 0) == higher_is_better
-        rows.append({"key": key, "label": label, "this": a, "other": b, "change": change, "better": better})
+        better = None if change is None or change == 0 else (change > 0) == METRIC[key].higher_is_better
+        rows.append({"key": key, "label": METRIC[key].label, "this": a, "other": b, "change": change, "better": better})
     return rows
 
 
 def history_versions(limit: int = 30) -> list[ModelVersion]:
     """The newest finished versions, oldest first (for charts)."""
-    finished = versions_list().exclude(status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED])
-    return list(reversed(finished[:limit]))
+    return list(reversed(finished_versions()[:limit]))
 
 
 def deployed_version_names() -> set[str]:

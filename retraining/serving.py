@@ -1,6 +1,7 @@
 """Predictions from a stored model version's parameters (production scoring, predict, backtests).
 
-Every stored model, IRT or heuristic, predicts P(correct) = 1 / (1 + exp(-a (theta - b))).
+Every stored model, IRT or heuristic, predicts P(correct) = 1 / (1 + exp(-a (theta - b)))
+(:func:`retraining.irt.predict_2pl`).
 A user the model has never seen gets the prior mean ability (0); a question it has never seen
 gets the model's mean discrimination and mean difficulty (its ``coldStart`` entry).
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import NoProductionModel
-from .irt import eap_ability
+from .irt import eap_ability, predict_2pl
 from .irt.heuristic import ability_from_success_rate
 from .models import ModelVersion
 
@@ -121,24 +122,21 @@ class StoredModel:
         question_index = self.question_positions(question_ids)
         if abilities is None:
             user_index = np.fromiter((self._user_index.get(u, -1) for u in user_hashes), np.int64)
-            cold_user = user_index < 0
-            theta = np.where(
-                cold_user,
-                self._cold_ability,
-                self._ability[np.maximum(user_index, 0)] if self._ability.size else 0.0,
-            )
-        else:
-            theta = np.asarray(abilities, dtype=np.float64)
-            cold_user = np.zeros(theta.size, dtype=bool)
-        cold_question = question_index < 0
-        if self._difficulty.size:
-            b = np.where(cold_question, self._cold_difficulty, self._difficulty[np.maximum(question_index, 0)])
-            a = np.where(cold_question, self._cold_discrimination, self._discrimination[np.maximum(question_index, 0)])
-        else:
-            b = np.full(question_index.size, self._cold_difficulty)
-            a = np.full(question_index.size, self._cold_discrimination)
-        probability = 1.0 / (1.0 + np.exp(-a * (theta - b)))
-        return Prediction(probability, cold_user, cold_question)
+            ability = self._ability
+        else:  # one ability per pair: pair k is "user" k
+            ability = np.asarray(abilities, dtype=np.float64)
+            user_index = np.arange(ability.size)
+        probability = predict_2pl(
+            user_index,
+            question_index,
+            ability=ability,
+            discrimination=self._discrimination,
+            difficulty=self._difficulty,
+            cold_ability=self._cold_ability,
+            cold_discrimination=self._cold_discrimination,
+            cold_difficulty=self._cold_difficulty,
+        )
+        return Prediction(probability, user_index < 0, question_index < 0)
 
 
 def production_model() -> tuple[str, StoredModel]:

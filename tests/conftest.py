@@ -4,11 +4,11 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+from retraining.irt import simulate_2pl
 from training_data.services import answer_row, answers_insert
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,17 +51,14 @@ def add_answers():
 
 def simulated_answers(n_users=150, n_questions=25, per_user=20, seed=0, discrimination=2.0):
     """Answers from a 2PL with strong items: an IRT model clears the 75 % accuracy gate on them."""
-    rng = np.random.default_rng(seed)
-    theta = rng.normal(size=n_users)
-    b = rng.normal(0, 1.5, size=n_questions)
+    users, items, correct, *_ = simulate_2pl(
+        n_users, n_questions, per_user, seed, difficulty_sd=1.5, discrimination=discrimination
+    )
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    out = []
-    for k in range(n_users * per_user):
-        u = k // per_user
-        q = int(rng.integers(n_questions))
-        p = 1 / (1 + np.exp(-discrimination * (theta[u] - b[q])))
-        out.append((f"user{u}", f"q{q}", int(rng.random() < p), start + timedelta(minutes=k)))
-    return out
+    return [
+        (f"user{u}", f"q{q}", int(c), start + timedelta(minutes=k))
+        for k, (u, q, c) in enumerate(zip(users.tolist(), items.tolist(), correct.tolist(), strict=True))
+    ]
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from .encoding import IdEncoder
 from .heuristic import Heuristic
 from .model import IRT
 from .modules import ModuleIRT
-from .simulate import simulate_2pl, simulate_2pl_modules
+from .prediction import predict_2pl
+from .simulate import draw_answers, simulate_2pl, simulate_2pl_modules
 
 __all__ = [
     "IRT",
@@ -21,9 +22,11 @@ __all__ = [
     "IdEncoder",
     "ModuleIRT",
     "NotFittedError",
+    "draw_answers",
     "eap_ability",
     "information",
     "metrics",
+    "predict_2pl",
     "rank_items",
     "simulate_2pl",
     "simulate_2pl_modules",

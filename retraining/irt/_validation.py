@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 
 class NotFittedError(ValueError, AttributeError):
     """Raised when a prediction is asked of an estimator that has not been fitted."""
+
+
+class Estimator:
+    """scikit-learn's convention: ``__init__`` stores its keyword arguments under their own names,
+    so :meth:`get_params` can read them back (to record, compare or clone a configuration)."""
+
+    def get_params(self) -> dict:
+        """The constructor's parameters and their values, by name."""
+        signature = inspect.signature(type(self).__init__)
+        return {
+            name: getattr(self, name)
+            for name, parameter in signature.parameters.items()
+            if name != "self" and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        }
+
+
+def check_fitted(estimator, what: str) -> None:
+    """Raise :class:`NotFittedError` unless ``fit`` has run (fitted state ends in ``_``)."""
+    if not hasattr(estimator, "difficulty_"):
+        raise NotFittedError(f"this {what} is not fitted yet: call fit(users, items, correct) first")
 
 
 def as_index_array(values, name: str) -> np.ndarray:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import _sigmoid, posterior, posterior_moments, quadrature
+from .model import posterior, posterior_moments, quadrature
+from .prediction import sigmoid
 
 
 def eap_ability(a, d, correct, *, quadrature_points=21) -> tuple[float, float]:
@@ -45,7 +46,7 @@ def eap_ability(a, d, correct, *, quadrature_points=21) -> tuple[float, float]:
 def information(a, d, theta: float) -> tuple[np.ndarray, np.ndarray]:
     """P(correct) and Fisher information a^2 p (1 - p) of each item at ability ``theta``."""
     a = np.asarray(a, dtype=np.float64)
-    p = _sigmoid(a * theta + np.asarray(d, dtype=np.float64))
+    p = sigmoid(a * theta + np.asarray(d, dtype=np.float64))
     return p, a * a * p * (1.0 - p)
 
 

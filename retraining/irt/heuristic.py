@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import NotFittedError, check_answers, check_pairs
+from ._validation import Estimator, check_answers, check_fitted, check_pairs
+from .prediction import predict_2pl
 
 
 def ability_from_success_rate(rate):
@@ -31,7 +32,7 @@ def adjusted_difficulty(success_rate, initial_difficulty):
     return initial_difficulty + np.where(out_of_band, (0.5 - success_rate) * 0.4, 0.0)
 
 
-class Heuristic:
+class Heuristic(Estimator):
     """Success-rate heuristic with the same interface as :class:`~retraining.irt.IRT`."""
 
     model = "heuristic"
@@ -66,11 +67,8 @@ class Heuristic:
 
     def predict_proba(self, users, items):
         """P(correct) = 1/(1+exp(-(theta - b))); unseen users theta 0, unseen items the mean b."""
-        if not hasattr(self, "difficulty_"):
-            raise NotFittedError("this heuristic is not fitted yet: call fit(users, items, correct) first")
+        check_fitted(self, "heuristic")
         users, items = check_pairs(users, items)
-        theta = np.where(users < self.n_users_, self.ability_[np.minimum(users, self.n_users_ - 1)], 0.0)
-        b = np.where(
-            items < self.n_items_, self.difficulty_[np.minimum(items, self.n_items_ - 1)], self.difficulty_.mean()
+        return predict_2pl(
+            users, items, ability=self.ability_, discrimination=self.discrimination_, difficulty=self.difficulty_
         )
-        return 1.0 / (1.0 + np.exp(-(theta - b)))

@@ -7,6 +7,7 @@ precision, recall and F1 are not accuracy under another name.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -109,3 +110,47 @@ def evaluate(y_true, y_prob, threshold: float = 0.5, bins: int = 10) -> dict:
         "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn},
         "count": int(y_true.size),
     }
+
+
+# ------------------------------------------------------------------------- the catalogue
+@dataclass(frozen=True)
+class Metric:
+    """A scalar metric of :func:`evaluate`: its key there (and in the API), label and format."""
+
+    key: str
+    label: str
+    percent: bool  # shown as a percentage; otherwise with four decimals
+    higher_is_better: bool
+
+    def format(self, value, *, digits: int = 4) -> str:
+        """The value as people read it (``digits`` decimals unless a percentage); "-" where there
+        is none (e.g. AUC with one class)."""
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return "-"
+        return f"{value:.2%}" if self.percent else f"{value:.{digits}f}"
+
+
+#: Every scalar metric, in the order reports list them. Labels follow the original console report.
+METRICS = (
+    Metric("accuracy", "Accuracy", True, True),
+    Metric("precision", "Precision", True, True),
+    Metric("recall", "Recall", True, True),
+    Metric("f1Score", "F1 Score", True, True),
+    Metric("rmse", "RMSE", False, False),
+    Metric("mae", "MAE", False, False),
+    Metric("auc", "AUC", False, True),
+    Metric("logLoss", "Log-loss", False, False),
+    Metric("brierScore", "Brier score", False, False),
+    Metric("ece", "Calibration error (ECE)", False, False),
+)
+METRIC = {metric.key: metric for metric in METRICS}
+
+#: The figures stored for the other models scored on a candidate's held-out answers.
+HEADLINE = ("accuracy", "auc", "logLoss", "brierScore", "f1Score")
+#: The figures the console compares version against version.
+COMPARED = (*HEADLINE, "ece")
+
+
+def headline(scores: dict) -> dict:
+    """The :data:`HEADLINE` figures of an :func:`evaluate` result."""
+    return {key: scores[key] for key in HEADLINE}

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from ._validation import NotFittedError, check_answers, check_pairs
+from ._validation import Estimator, check_answers, check_fitted, check_pairs
+from .prediction import predict_2pl, sigmoid
 
 # Weak priors used when ``priors=True``: b ~ N(0, DIFFICULTY_PRIOR_SD^2),
 # log(a) ~ N(0, LOG_DISCRIMINATION_PRIOR_SD^2). They keep items answered all right (or all
@@ -27,10 +28,6 @@ LOG_DISCRIMINATION_PRIOR_SD = 0.5
 _SLOPE_BOUNDS = (1e-2, 20.0)
 _INTERCEPT_BOUNDS = (-30.0, 30.0)
 _MAX_NEWTON_STEP = 1.0
-
-
-def _sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 def _log1pexp(x):
@@ -75,7 +72,7 @@ def posterior_moments(weights, nodes) -> tuple[np.ndarray, np.ndarray]:
     return ability, np.sqrt(np.maximum(weights @ nodes**2 - ability**2, 0.0))
 
 
-class IRT:
+class IRT(Estimator):
     """Item response theory model fitted by marginal maximum likelihood.
 
     Parameters
@@ -111,7 +108,7 @@ class IRT:
     unseen items (index >= ``n_items_``) the mean item: mean discrimination, mean difficulty.
     """
 
-    def __init__(self, model="2pl", priors=True, quadrature_points=21, max_iter=2000, tol=1e-4):
+    def __init__(self, *, model="2pl", priors=True, quadrature_points=21, max_iter=2000, tol=1e-4):
         self.model = model
         self.priors = priors
         self.quadrature_points = quadrature_points
@@ -183,18 +180,11 @@ class IRT:
         Indices beyond the fitted range are cold starts: ability 0 for an unseen user, the mean
         discrimination and mean difficulty for an unseen item.
         """
-        if not hasattr(self, "difficulty_"):
-            raise NotFittedError("this IRT model is not fitted yet: call fit(users, items, correct) first")
+        check_fitted(self, "IRT model")
         users, items = check_pairs(users, items)
-        theta = np.zeros(users.size)
-        seen_user = users < self.n_users_
-        theta[seen_user] = self.ability_[users[seen_user]]
-        a = np.full(items.size, self.discrimination_.mean())
-        b = np.full(items.size, self.difficulty_.mean())
-        seen_item = items < self.n_items_
-        a[seen_item] = self.discrimination_[items[seen_item]]
-        b[seen_item] = self.difficulty_[items[seen_item]]
-        return _sigmoid(a * (theta - b))
+        return predict_2pl(
+            users, items, ability=self.ability_, discrimination=self.discrimination_, difficulty=self.difficulty_
+        )
 
 
 class _Answers:
@@ -299,7 +289,7 @@ class _EMFitter:
         x = self.nodes
         var_b = DIFFICULTY_PRIOR_SD**2
         var_la = LOG_DISCRIMINATION_PRIOR_SD**2
-        p = _sigmoid(np.outer(a, x) + d[:, None])
+        p = sigmoid(np.outer(a, x) + d[:, None])
         resid = r - n * p
         info = n * p * (1.0 - p)
         g_d = resid.sum(axis=1)

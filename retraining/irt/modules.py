@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from ._validation import NotFittedError, as_index_array, check_answers, check_pairs
-from .model import DIFFICULTY_PRIOR_SD, IRT, _log1pexp, _sigmoid
+from ._validation import Estimator, NotFittedError, as_index_array, check_answers, check_pairs
+from .model import DIFFICULTY_PRIOR_SD, IRT, _log1pexp
+from .prediction import sigmoid
 
 # Deviation spreads (tau) tried by the inner validation split; 0 is the plain 2PL.
 DEFAULT_DEVIATION_SPREADS = (0.0, 0.2, 0.35, 0.5, 0.7, 1.0, 1.4)
@@ -31,7 +32,7 @@ def _check_modules(modules, size: int) -> np.ndarray:
     return modules
 
 
-class ModuleIRT:
+class ModuleIRT(Estimator):
     """2PL item response model with an overall ability and a deviation per (learner, module) pair.
 
     Fitting, in three empirical-Bayes steps:
@@ -226,7 +227,7 @@ class ModuleIRT:
         seen_item = items < self.n_items_
         a[seen_item] = self.discrimination_[items[seen_item]]
         b[seen_item] = self.difficulty_[items[seen_item]]
-        return _sigmoid(a * (theta - b))
+        return sigmoid(a * (theta - b))
 
     def deviations(self, users, modules):
         """Each (learner, module) pair's deviation from the overall ability; 0 for pairs not seen."""
@@ -264,7 +265,7 @@ def _shrink_difficulties(b, a, theta, users, items, item_module, n_modules):
     means profiled out). Returns the shrunk difficulties, the module means and ``sigma_b``. Items
     without answers get their module's mean (the overall mean without a module).
     """
-    p = _sigmoid(a[items] * (theta[users] - b[items]))
+    p = sigmoid(a[items] * (theta[users] - b[items]))
     information = np.bincount(items, a[items] ** 2 * p * (1.0 - p), minlength=b.size)
     answered = (information > 0) & (item_module >= 0)
     module = item_module[answered]
@@ -315,7 +316,7 @@ def _solve_abilities(users, pair_of_answer, pair_user, a, d, correct, tau, n_use
         eta = a * theta[users] + d
         if precision is not None:
             eta += a * deviation[pair_of_answer]
-        p = _sigmoid(eta)
+        p = sigmoid(eta)
         residual = correct - p
         weight = a * a * p * (1.0 - p)
         g_theta = np.bincount(users, a * residual, minlength=n_users) - theta
@@ -343,7 +344,7 @@ def _solve_abilities(users, pair_of_answer, pair_user, a, d, correct, tau, n_use
     eta = a * theta[users] + d
     if precision is not None:
         eta += a * deviation[pair_of_answer]
-    p = _sigmoid(eta)
+    p = sigmoid(eta)
     weight = a * a * p * (1.0 - p)
     h_theta = np.bincount(users, weight, minlength=n_users) + 1.0
     if precision is None:

@@ -25,7 +25,7 @@ def _deploy_once(*, version, actor, actor_name, reason, action):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DEPLOY_LOCK_KEY])
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
-    if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED):
+    if not version.is_finished:
         raise VersionNotDeployable(
             f"Version {version.version} cannot be deployed: its training "
             + ("is still running" if version.status == ModelVersion.Status.TRAINING else "failed")

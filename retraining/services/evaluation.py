@@ -1,13 +1,21 @@
 """Held-out evaluation: which answers are held out, and the candidate's scores beside the serving
-model's and the heuristic baseline's on those same answers."""
+model's and the heuristic baseline's on those same answers; and backtests of a stored version."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
+from training_data.services import answer_file_rows
+
+from ..errors import RetrainingError
 from ..irt import Heuristic, metrics
+from ..models import ModelVersion
 from ..selectors import AnswerArrays
 from ..serving import StoredModel
+from .algorithms import BASELINE
 
 
 def holdout_mask(data: AnswerArrays, *, validation_split: float, random_seed: int, split: str) -> np.ndarray:
@@ -24,21 +32,16 @@ def holdout_mask(data: AnswerArrays, *, validation_split: float, random_seed: in
     return rank < np.floor(validation_split * counts[data.users] + 0.5)
 
 
-def _headline(m: dict) -> dict:
-    keys = ("accuracy", "auc", "logLoss", "brierScore", "f1Score")
-    return {k: m[k] for k in keys}
-
-
-def _evaluate(model, data: AnswerArrays, train, held, production, algorithm) -> tuple[dict, dict | None]:
+def holdout_evaluate(model, data: AnswerArrays, train, held, production, algorithm) -> tuple[dict, dict | None]:
     """The candidate's held-out metrics, with the heuristic baseline's and the serving model's on
     the same answers; also the serving model's full metrics (None when nothing serves)."""
     y_held = data.correct[held]
     scores = metrics.evaluate(y_held, model.predict_proba(data.users[held], data.items[held]))
-    if algorithm != "heuristic":
+    if algorithm != BASELINE:
         baseline = Heuristic().fit(data.users[train], data.items[train], data.correct[train], **_sizes(data))
         scores["baseline"] = {
-            "algorithm": "heuristic",
-            **_headline(metrics.evaluate(y_held, baseline.predict_proba(data.users[held], data.items[held]))),
+            "algorithm": BASELINE,
+            **metrics.headline(metrics.evaluate(y_held, baseline.predict_proba(data.users[held], data.items[held]))),
         }
     if production is None:
         return scores, None
@@ -48,7 +51,7 @@ def _evaluate(model, data: AnswerArrays, train, held, production, algorithm) -> 
     production_scores = metrics.evaluate(y_held, served.probability)
     scores["production"] = {
         "version": production.version,
-        **_headline(production_scores),
+        **metrics.headline(production_scores),
         "coldStartShare": float(np.mean(served.cold_user | served.cold_question)),
     }
     return scores, production_scores
@@ -56,3 +59,41 @@ def _evaluate(model, data: AnswerArrays, train, held, production, algorithm) -> 
 
 def _sizes(data: AnswerArrays) -> dict:
     return {"n_users": len(data.user_ids), "n_items": len(data.question_ids)}
+
+
+@dataclass
+class Backtest:
+    """A stored version scored on answers it was not trained on; nothing is stored."""
+
+    version: ModelVersion
+    answers: int
+    cold_start_share: float
+    metrics: dict
+
+    def as_json(self) -> dict:
+        return {
+            "version": self.version.version,
+            "answers": self.answers,
+            "coldStartShare": self.cold_start_share,
+            "metrics": self.metrics,
+        }
+
+
+def version_backtest(*, version: ModelVersion, path: str | Path, file_format: str | None = None) -> Backtest:
+    """Score ``version`` on an answers file (the import layouts).
+
+    Raises ``ImportFailed`` for a file that cannot be read, :class:`RetrainingError` for an empty
+    file or a version without a model (still training, or failed).
+    """
+    rows = list(answer_file_rows(path, file_format=file_format))
+    if not rows:
+        raise RetrainingError(f"{path} holds no answers to evaluate")
+    if not version.is_finished:
+        raise RetrainingError(f"Version {version.version} has no usable model (status {version.status})")
+    prediction = StoredModel.from_version(version).predict([r[0] for r in rows], [r[1] for r in rows])
+    return Backtest(
+        version=version,
+        answers=len(rows),
+        cold_start_share=float((prediction.cold_user | prediction.cold_question).mean()),
+        metrics=metrics.evaluate([r[4] for r in rows], prediction.probability),
+    )

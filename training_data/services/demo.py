@@ -9,6 +9,8 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from retraining.irt import draw_answers
+
 from ..anonymise import hash_user_id
 from .insert import answers_insert
 
@@ -45,8 +47,7 @@ def demo_data_generate(
 
     user_of = np.sort(rng.integers(0, users, answers))
     item_of = rng.integers(0, questions, answers)
-    p = 1.0 / (1.0 + np.exp(-a[item_of] * (theta[user_of] - b[item_of])))
-    correct = rng.random(answers) < p
+    correct = draw_answers(rng, ability=theta, discrimination=a, difficulty=b, users=user_of, items=item_of)
     seconds = np.exp(rng.normal(np.log(15.0), 0.5, answers)) * np.where(correct, 0.8, 1.2)
     end = end or timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)

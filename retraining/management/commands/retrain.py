@@ -6,6 +6,7 @@ from django.db import connection
 
 from retraining import selectors, services
 from retraining.errors import RetrainingError, TrainingInProgress
+from retraining.irt.metrics import METRIC, METRICS
 from retraining.representations import retrain_body
 
 RULE = "=" * 60
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             "--no-auto-deploy", action="store_true", help="Never deploy the new version, whatever its metrics."
         )
         parser.add_argument(
-            "--algorithm", choices=services.ALGORITHMS, default="irt-2pl", help="Model to fit (default irt-2pl)."
+            "--algorithm", choices=list(services.ALGORITHMS), default="irt-2pl", help="Model to fit (default irt-2pl)."
         )
         parser.add_argument(
             "--split", choices=services.SPLITS, default="random", help="Hold out random answers or each user's latest."
@@ -76,9 +77,10 @@ class Command(BaseCommand):
         except RetrainingError as error:
             raise CommandError(self._failure(write, str(error)), returncode=EXIT_ERROR) from None
         except Exception as error:
-            raise CommandError(
-                self._failure(write, f"{type(error).__name__}: {error}"), returncode=EXIT_ERROR
-            ) from error
+            # A bug, not an expected failure: say so on the console and keep its traceback (the
+            # version is already marked failed with the error by the service).
+            self._failure(write, f"{type(error).__name__}: {error}")
+            raise
         if as_json:
             self.stdout.write(json.dumps(retrain_body(result), indent=2))
         else:
@@ -100,7 +102,7 @@ class Command(BaseCommand):
             write(f"Current production model: {production.version}")
             accuracy = (production.metrics or {}).get("accuracy")
             if accuracy is not None:
-                write(f"   Accuracy: {accuracy:.2%}")
+                write(f"   {METRIC['accuracy'].label}: {METRIC['accuracy'].format(accuracy)}")
             write(f"   Deployed: {production.deployed_at.isoformat() if production.deployed_at else '-'}")
         write("")
 
@@ -125,25 +127,18 @@ class Command(BaseCommand):
         write(f"   Duration: {version.duration:.2f}s")
         write("")
         write("Performance Metrics:")
-        write(f"   Accuracy: {m['accuracy']:.2%}")
-        write(f"   Precision: {m['precision']:.2%}")
-        write(f"   Recall: {m['recall']:.2%}")
-        write(f"   F1 Score: {m['f1Score']:.2%}")
-        write(f"   RMSE: {m['rmse']:.4f}")
-        write(f"   MAE: {m['mae']:.4f}")
-        if m.get("auc") is not None:
-            write(f"   AUC: {m['auc']:.4f}")
-        write(f"   Log-loss: {m['logLoss']:.4f}")
-        write(f"   Brier score: {m['brierScore']:.4f}")
+        for metric in METRICS:
+            if m.get(metric.key) is not None:
+                write(f"   {metric.label}: {metric.format(m[metric.key])}")
         write(f"   Held-out answers: {m['validationCount']} (trained on {m['trainCount']})")
         for key, label in (("production", "Production"), ("baseline", "Heuristic baseline")):
             other = m.get(key)
             if other:
                 name = f"{label} {other['version']}" if key == "production" else label
-                auc = f"AUC {other['auc']:.4f}, " if other.get("auc") is not None else ""
+                auc = f"AUC {METRIC['auc'].format(other['auc'])}, " if other.get("auc") is not None else ""
                 write(
-                    f"   {name} on the same answers: accuracy {other['accuracy']:.2%}, "
-                    f"{auc}log-loss {other['logLoss']:.4f}"
+                    f"   {name} on the same answers: accuracy {METRIC['accuracy'].format(other['accuracy'])}, "
+                    f"{auc}log-loss {METRIC['logLoss'].format(other['logLoss'])}"
                 )
         write("")
         if result.deployed:

@@ -1,0 +1,245 @@
+"""The steps of a retrain, each a few lines: :func:`~retraining.services.training.retrain` reads
+as their outline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Max
+from django.utils import timezone
+
+from ..audit import audit
+from ..errors import NoTrainingData, RetrainingError
+from ..irt.metrics import METRIC
+from ..models import Deployment, ModelVersion
+from ..selectors import AnswerArrays, answers_load
+from ..signals import retrain_completed, retrain_failed, send_after_commit
+from .algorithms import Algorithm
+from .deploy import _actor_name, version_deploy
+from .evaluation import holdout_evaluate, holdout_mask
+from .gate import GateDecision
+from .lease import TrainingLease
+from .parameters import _parameters
+
+Progress = Callable[[str, str], None]
+
+
+def quiet(tag: str, message: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class RetrainOptions:
+    limit: int
+    since: date | datetime | None
+    auto_deploy: bool
+    algorithm: Algorithm
+    validation_split: float
+    random_seed: int
+    split: str
+
+    def as_config(self) -> dict:
+        """Stored with the version: how it was trained."""
+        return {
+            "algorithm": self.algorithm.name,
+            "limit": self.limit,
+            "since": self.since.isoformat() if self.since else None,
+            "validationSplit": self.validation_split,
+            "randomSeed": self.random_seed,
+            "split": self.split,
+            "autoDeploy": self.auto_deploy,
+            "settings": self.algorithm.config_settings(),
+        }
+
+
+class RetrainRun:
+    """One retrain's state between its steps: the lease, the version, progress and timings."""
+
+    def __init__(self, options: RetrainOptions, *, actor, actor_name: str, report: Progress):
+        self.options = options
+        self.actor = actor
+        self.actor_name = actor_name
+        self.report = report
+        self.lease = TrainingLease().acquire()
+        self.version: ModelVersion | None = None
+        self.started_at = timezone.now()
+        self.began = self.clock = time.perf_counter()
+        self.timings: dict[str, float] = {}
+        self.started_by = _actor_name(actor, actor_name)
+
+    def step(self, name: str, tag: str, message: str) -> None:
+        """Record the step on the lease (the status API shows it) and report it."""
+        self.lease.heartbeat(progress={"step": name, "message": message, "startedBy": self.started_by})
+        self.report(tag, message)
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self.clock, 4)
+        self.clock = now
+
+    def load(self) -> AnswerArrays:
+        data = answers_load(
+            limit=self.options.limit, since=self.options.since, with_labels=self.options.algorithm.with_labels
+        )
+        self.lap("load")
+        if len(data) == 0:
+            raise NoTrainingData()
+        self.step("loaded", "Retraining", f"Loaded {len(data)} training samples")
+        return data
+
+    def version_create(self, data: AnswerArrays) -> ModelVersion:
+        self.version = _version_create(
+            algorithm=self.options.algorithm.name,
+            config=self.options.as_config(),
+            actor=self.actor,
+            started_at=self.started_at,
+            data=data,
+        )
+        self.lease.attach(self.version)
+        self.step("created", "Retraining", f"Created model version: {self.version.version}")
+        return self.version
+
+    def holdout(self, data: AnswerArrays) -> tuple[np.ndarray, np.ndarray]:
+        options = self.options
+        held = holdout_mask(
+            data, validation_split=options.validation_split, random_seed=options.random_seed, split=options.split
+        )
+        train = ~held
+        if not held.any() or not train.any():
+            raise NoTrainingData(
+                f"Too few answers ({len(data)}) to hold out a {options.validation_split:.0%} validation share; "
+                "collect more"
+            )
+        self.lap("split")
+        return train, held
+
+    def _heartbeat(self, iteration: int) -> None:
+        progress = {
+            "step": "fitting",
+            "message": f"EM iteration {iteration}",
+            "iteration": iteration,
+            "startedBy": self.started_by,
+        }
+        self.lease.heartbeat(progress=progress, force=False)
+
+    def fit(self, data: AnswerArrays, train: np.ndarray):
+        self.step("fitting", "Learning", " Running IRT-based learning algorithm...")
+        algorithm = self.options.algorithm
+        model = algorithm.estimator()
+        arguments = algorithm.fit_arguments(data, self._heartbeat)
+        model.fit(data.users[train], data.items[train], data.correct[train], **arguments)
+        self.lap("fit")
+        users_seen = np.bincount(data.users[train], minlength=len(data.user_ids)) > 0
+        self.report("Learning", f"Processed {len(data.question_ids)} questions and {int(users_seen.sum())} users")
+        self.report("Learning", f"Difficulty mean: {model.difficulty_.mean():.2f}")
+        self.report("Learning", f"Ability mean: {model.ability_[users_seen].mean():.2f}")
+        self.step("learned", "Retraining", "Learning algorithm completed")
+        return model
+
+    def evaluate(self, model, data, train, held, production) -> tuple[dict, dict | None]:
+        self.step("evaluating", "Evaluation", "Evaluating model performance...")
+        scores, production_scores = holdout_evaluate(model, data, train, held, production, self.options.algorithm.name)
+        scores["trainCount"] = int(train.sum())
+        scores["validationCount"] = int(held.sum())
+        mark = "✅" if scores["accuracy"] > settings.MLOPS_AUTO_DEPLOY_THRESHOLD else "⚠️"
+        self.report("Evaluation", f"{mark} Accuracy: {METRIC['accuracy'].format(scores['accuracy'])}")
+        self.report("Evaluation", f"RMSE: {METRIC['rmse'].format(scores['rmse'])}")
+        self.step("evaluated", "Retraining", "Model evaluation completed")
+        self.lap("evaluate")
+        return scores, production_scores
+
+    def store(self, version, model, data, train, scores: dict, gate: GateDecision) -> None:
+        version.parameters = _parameters(model, data, train, self.options.algorithm.name)
+        version.metrics = scores
+        version.decision = gate.as_json()
+        version.status = ModelVersion.Status.COMPLETED
+        version.training_completed_at = timezone.now()
+        version.duration = round(time.perf_counter() - self.began, 3)
+        version.save()
+        self.lap("save")
+        self.step("saved", "Retraining", f"✅ Model version {version.version} saved successfully")
+
+    def deploy_if_allowed(self, version: ModelVersion, gate: GateDecision) -> None:
+        if not gate.deploy:
+            self.report("Deploy", f"Not deployed: {gate.reason}")
+            return
+        self.step("deploying", "Deploy", "Deploying model to production...")
+        version_deploy(
+            version=version,
+            actor=self.actor,
+            actor_name=self.actor_name,
+            reason=gate.reason,
+            action=Deployment.Action.AUTO_DEPLOY,
+        )
+        self.report("Deploy", "Model parameters ready for application")
+        self.report("Retraining", "Model deployed to production")
+        self.lap("deploy")
+
+    def finish(self, version: ModelVersion, data: AnswerArrays, gate: GateDecision) -> None:
+        version.metrics["timings"] = self.timings
+        ModelVersion.objects.filter(pk=version.pk).update(metrics=version.metrics)
+        audit(
+            "retrain",
+            outcome="completed",
+            version=version.version,
+            algorithm=self.options.algorithm.name,
+            answers=len(data),
+            accuracy=round(gate.accuracy, 4),
+            log_loss=round(gate.log_loss, 4),
+            deployed=gate.deploy,
+            reason=gate.reason,
+            duration=version.duration,
+            actor=_actor_name(self.actor, self.actor_name),
+        )
+        send_after_commit(retrain_completed, version=version, deployed=gate.deploy, reason=gate.reason)
+
+    def fail(self, error: BaseException) -> None:
+        if self.version is not None:
+            _version_fail(self.version, error)
+        audit(
+            "retrain",
+            outcome="failed",
+            version=self.version.version if self.version else None,
+            algorithm=self.options.algorithm.name,
+            error=str(error) or type(error).__name__,
+            actor=_actor_name(self.actor, self.actor_name),
+        )
+        version = self.version
+        send_after_commit(
+            retrain_failed, version=version, error=version.error if version else str(error) or type(error).__name__
+        )
+
+
+def _version_create(*, algorithm, config, actor, started_at, data: AnswerArrays) -> ModelVersion:
+    # Called under the training lease, so no other process numbers a version meanwhile.
+    number = (ModelVersion.objects.aggregate(top=Max("number"))["top"] or 0) + 1
+    return ModelVersion.objects.create(
+        version=f"v{number}",
+        number=number,
+        model_type=algorithm,
+        status=ModelVersion.Status.TRAINING,
+        config=config,
+        training_data_count=len(data),
+        data_first_answer_at=data.first_answer_at,
+        data_last_answer_at=data.last_answer_at,
+        data_digest=data.digest,
+        training_started_at=started_at,
+        created_by=actor,
+    )
+
+
+def _version_fail(version: ModelVersion, error: BaseException) -> None:
+    message = str(error) or type(error).__name__
+    if not isinstance(error, RetrainingError):
+        message = f"{type(error).__name__}: {message}"
+    now = timezone.now()
+    duration = (now - version.training_started_at).total_seconds() if version.training_started_at else None
+    ModelVersion.objects.filter(pk=version.pk, is_production=False).update(
+        status=ModelVersion.Status.FAILED, error=message, training_completed_at=now, duration=duration
+    )
+    version.refresh_from_db()
