@@ -2,6 +2,8 @@
 
 e2e.py prepare N   migrate a fresh database and store N demo answers; prints the store rate
 e2e.py retrain N   retrain on the N most recent answers; prints timings and peak memory
+e2e.py progress N  a 2PL fit of N simulated answers without progress, with the retrain's progress
+                   callback (lease heartbeat, written every PROGRESS_SECONDS) and writing every iteration
 """
 
 import json
@@ -157,7 +159,49 @@ def api(batches):
     return out
 
 
+def progress(n):
+    """Median fit seconds over interleaved rounds: no callback / the retrain's callback / a write per
+    EM iteration (PROGRESS_SECONDS = 0), all against the real lock row."""
+    from retraining.irt import IRT, simulate_2pl
+    from retraining.services import lease as lease_module
+
+    call_command("migrate", verbosity=0)
+    TrainingLock.objects.all().delete()
+    users, items, correct, *_ = simulate_2pl(max(n // 50, 1), 500, 50)
+    IRT(model="2pl").fit(users[:2000], items[:2000], correct[:2000])  # warm-up
+    interval = lease_module.PROGRESS_SECONDS
+    times = {"none": [], "retrain": [], "every": []}
+    iterations = {}
+    for _ in range(3):
+        for way in times:
+            lease_module.PROGRESS_SECONDS = 0.0 if way == "every" else interval
+            writes = []
+            lease = services.TrainingLease().acquire()
+            try:
+
+                def callback(iteration, lease=lease, writes=writes):
+                    before = lease._last_beat
+                    lease.heartbeat(progress={"step": "fitting", "iteration": iteration}, force=False)
+                    if lease._last_beat != before:
+                        writes.append(iteration)
+
+                start = time.perf_counter()
+                model = IRT(model="2pl").fit(users, items, correct, callback=None if way == "none" else callback)
+                times[way].append(time.perf_counter() - start)
+                iterations[way] = (model.n_iter_, len(writes))
+            finally:
+                lease.release()
+    lease_module.PROGRESS_SECONDS = interval
+    return {
+        "answers": len(correct),
+        "interval": interval,
+        **{f"{way}_s": sorted(values)[1] for way, values in times.items()},
+        **{f"{way}_iterations": iterations[way][0] for way in times},
+        **{f"{way}_writes": iterations[way][1] for way in times},
+    }
+
+
 if __name__ == "__main__":
     action, count = sys.argv[1], int(sys.argv[2])
-    actions = {"prepare": prepare, "retrain": retrain, "api": api, "loaders": loaders}
+    actions = {"prepare": prepare, "retrain": retrain, "api": api, "loaders": loaders, "progress": progress}
     print(json.dumps(actions[action](count)))

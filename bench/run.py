@@ -2,7 +2,7 @@
 
     python3 tasks.py bench            # everything except girth on 1M answers (about 2 minutes)
     python3 tasks.py bench --full     # also girth on 20k x 500 x 50 (about 4 more minutes)
-    python3 tasks.py bench --only irt # one section: irt, modules, girth, assistments, e2e, api, load
+    python3 tasks.py bench --only irt # one section: irt, progress, modules, girth, assistments, e2e, api, load
 
 Targets (2-core machine): 2PL on 1M answers <= 1.5 s fitting and <= 1 GB extra peak memory; >= 100x
 faster than girth's twopl_mml with equal recovery; ASSISTments09 2PL held-out AUC >= 0.77 and
@@ -324,8 +324,42 @@ def section_load(args):
     print("  healthz (no auth, one query) is the floor: what any request costs on this machine under this load")
 
 
+def section_progress(args):
+    """The retrain's progress callback (a lock-row UPDATE at most every PROGRESS_SECONDS) against a
+    fit without one, and against writing every EM iteration, on the same answers (SQLite)."""
+    url = f"sqlite:///{Path(args.workdir) / 'bench-progress.sqlite3'}"
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "localhost"}
+    env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
+    env.setdefault("TRAINING_DATA_HASH_KEY", "bench-only-hash-key")
+    try:
+        r = _child(["progress", "1000000"], env)
+    except RuntimeError as error:
+        print(f"\n## progress skipped: {error}")
+        return
+    rows = [
+        [
+            label,
+            f"{r[f'{way}_s']:.2f}",
+            f"{r[f'{way}_s'] / r['none_s']:.3f}",
+            r[f"{way}_iterations"],
+            r[f"{way}_writes"],
+        ]
+        for way, label in (
+            ("none", "no progress (baseline)"),
+            ("retrain", f"retrain's callback (every {r['interval']:g} s)"),
+            ("every", "a write every EM iteration"),
+        )
+    ]
+    table(
+        f"2PL fit of {r['answers']:,} answers with live progress (median of 3, interleaved)",
+        ["progress", "fit s", "x baseline", "EM iters", "lock writes"],
+        rows,
+    )
+
+
 SECTIONS = {
     "irt": section_irt,
+    "progress": section_progress,
     "modules": section_modules,
     "girth": section_girth,
     "assistments": section_assistments,
