@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,53 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def bench_env() -> dict:
+    """The production settings on a fresh SQLite file, gunicorn on a free port of 127.0.0.1."""
+    workdir = Path(tempfile.mkdtemp(prefix="irt-load-"))
+    return {
+        "DATABASE_URL": f"sqlite:///{workdir / 'load.sqlite3'}",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_HTTPS": "false",  # plain HTTP on loopback; production runs behind the TLS proxy
+        "DJANGO_SECRET_KEY": "load-test-only-" + "k" * 40,
+        "TRAINING_DATA_HASH_KEY": "load-test-only-hash-key",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
+        "GUNICORN_ACCESS_LOG": "",
+        "DJANGO_LOG_LEVEL": "ERROR",
+    }
+
+
+@contextmanager
+def gunicorn(env: dict):
+    """gunicorn (gunicorn.conf.py) with ``env``, answering /healthz, stopped on leaving."""
+    port = int(env["GUNICORN_BIND"].rsplit(":", 1)[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "mlops_site.wsgi"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                probe.request("GET", "/healthz")
+                if probe.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                sys.exit("gunicorn did not start: run it by hand with the same environment to see why")
+            time.sleep(0.2)
+        yield server
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
 
 
 def prepare(env: dict) -> dict:
@@ -63,7 +111,8 @@ def prepare(env: dict) -> dict:
 
 def run_clients(port, clients, seconds, method, path, token, body_for, think_ms=0.0):
     """``clients`` keep-alive connections, each sending a request, reading the answer and pausing
-    ``think_ms``, until ``seconds`` pass. One asyncio loop: the load generator stays light."""
+    ``think_ms``, until ``seconds`` pass; ``path`` may be a function of (client, request number).
+    One asyncio loop: the load generator stays light."""
     return asyncio.run(_run_clients(port, clients, seconds, method, path, token, body_for, think_ms))
 
 
@@ -79,8 +128,9 @@ async def _run_clients(port, clients, seconds, method, path, token, body_for, th
         try:
             while time.monotonic() < stop:
                 body = (body_for(k, n) or "").encode()
+                target = path(k, n) if callable(path) else path
                 head = (
-                    f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                    f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
                 )
                 started = time.perf_counter()
@@ -123,41 +173,10 @@ def main():
     parser.add_argument("--json", action="store_true", help="Print the figures as one JSON line.")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="irt-load-"))
-    port = free_port()
-    env = {
-        "DATABASE_URL": f"sqlite:///{workdir / 'load.sqlite3'}",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_HTTPS": "false",  # plain HTTP on loopback; production runs behind the TLS proxy
-        "DJANGO_SECRET_KEY": "load-test-only-" + "k" * 40,
-        "TRAINING_DATA_HASH_KEY": "load-test-only-hash-key",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_ACCESS_LOG": "",
-        "DJANGO_LOG_LEVEL": "ERROR",
-    }
+    env = bench_env()
     tokens = prepare(env)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "mlops_site.wsgi"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                probe.request("GET", "/healthz")
-                if probe.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                sys.exit("gunicorn did not start: run it by hand with the same environment to see why")
-            time.sleep(0.2)
+    with gunicorn(env):
+        port = int(env["GUNICORN_BIND"].rsplit(":", 1)[1])
         results = {}
         staff = tokens["staff"]
         for name, method, path, body_for in (
@@ -196,9 +215,6 @@ def main():
 
         ingest = run_clients(port, 4, args.seconds, "POST", "/api/training-data", tokens["app"], ingest_body)
         results["ingest"] = {**ingest, "answers_per_second": ingest["per_second"] * batch}
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
 
     if args.json:
         print(json.dumps(results))

@@ -2,7 +2,7 @@
 
     python3 tasks.py bench            # everything except girth on 1M answers (about 2 minutes)
     python3 tasks.py bench --full     # also girth on 20k x 500 x 50 (about 4 more minutes)
-    python3 tasks.py bench --only irt # one section: irt, progress, modules, girth, assistments, e2e, api, load
+    python3 tasks.py bench --only irt # one section: irt, progress, modules, girth, assistments, e2e, api, load, live
 
 Targets (2-core machine): 2PL on 1M answers <= 1.5 s fitting and <= 1 GB extra peak memory; >= 100x
 faster than girth's twopl_mml with equal recovery; ASSISTments09 2PL held-out AUC >= 0.77 and
@@ -357,6 +357,20 @@ def section_progress(args):
     )
 
 
+def section_live(args):
+    """Serving between retrains under the load section's load (bench/live.py, its own processes)."""
+    print("\n## Live: ability, live predict, next question on gunicorn (bench/live.py)")
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("live.py")), "--seconds", "8"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    lines = [line for line in result.stdout.splitlines() if not line.startswith('{"time"')]
+    print("\n".join(lines) if result.returncode == 0 else f"  failed: {result.stderr.strip()[-500:]}")
+
+
 SECTIONS = {
     "irt": section_irt,
     "progress": section_progress,
@@ -366,6 +380,7 @@ SECTIONS = {
     "e2e": section_e2e,
     "api": section_api,
     "load": section_load,
+    "live": section_live,
 }
 
 

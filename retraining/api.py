@@ -8,7 +8,13 @@ from datetime import date
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -346,17 +352,40 @@ class LearnerAbilityView(APIView):
         return Response(learner_ability_body(user_id, learners.learner_ability(user_id=user_id)))
 
 
-class NextQuestionRequest(StrictSerializer):
-    max_candidates = 10_000
+MAX_CANDIDATES = 10_000
 
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "maxLength": 255},
+        "minItems": 1,
+        "maxItems": MAX_CANDIDATES,
+    }
+)
+class QuestionIdList(serializers.Field):
+    """A list of question ids, checked in one pass: a ListField of CharFields costs a field per id."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list) or not 1 <= len(data) <= MAX_CANDIDATES:
+            raise serializers.ValidationError(f"send a list of 1 to {MAX_CANDIDATES:,} question ids")
+        ids = []
+        for k, value in enumerate(data):
+            if isinstance(value, bool) or not isinstance(value, str | int):
+                raise serializers.ValidationError(f"item {k}: a question id is a string")
+            text = str(value).strip()
+            if not 1 <= len(text) <= 255:
+                raise serializers.ValidationError(f"item {k}: a question id has 1 to 255 characters")
+            ids.append(text)
+        return ids
+
+    def to_representation(self, value):
+        return value
+
+
+class NextQuestionRequest(StrictSerializer):
     userId = serializers.CharField(max_length=255, trim_whitespace=True)
-    candidates = serializers.ListField(
-        child=serializers.CharField(max_length=255, trim_whitespace=True),
-        required=False,
-        min_length=1,
-        max_length=max_candidates,
-        help_text="Question ids to choose from (or send module).",
-    )
+    candidates = QuestionIdList(required=False, help_text="Question ids to choose from (or send module).")
     module = serializers.CharField(max_length=255, required=False, help_text="Choose among this module's questions.")
     exclude = serializers.ChoiceField(choices=learners.EXCLUDE, default="answered")
     strategy = serializers.ChoiceField(choices=learners.STRATEGIES, default="max-information")

@@ -26,10 +26,14 @@ class NoCandidates(RetrainingError):
     code = "no_candidates"
 
 
-def _live_abilities(model: StoredModel, user_hashes) -> tuple[dict[str, Ability], dict[str, tuple[list, list]]]:
-    answers = selectors.learner_answers(set(user_hashes))
-    abilities = {h: model.live_ability(*answers.get(h, ([], []))) for h in set(user_hashes)}
-    return abilities, answers
+def _live_abilities(model: StoredModel, user_hashes) -> tuple[dict[str, Ability], dict[str, list[str]]]:
+    """Each learner's live ability, and the questions each has answered (one query for all)."""
+    counts = selectors.learner_answer_counts(set(user_hashes))
+    abilities = {}
+    for user_hash in set(user_hashes):
+        questions, answers, right = counts.get(user_hash, ([], [], []))
+        abilities[user_hash] = model.live_ability(questions, right, counts=answers)
+    return abilities, {user_hash: questions for user_hash, (questions, _, _) in counts.items()}
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def next_questions(
         pool = [q for q, k in zip(pool, positions, strict=True) if k >= 0]
     considered = len(pool)
     if exclude == "answered":
-        answered = set(answers.get(user_hash, ([], []))[0])
+        answered = set(answers.get(user_hash, []))
         pool = [q for q in pool if q not in answered]
     excluded = considered - len(pool)
 

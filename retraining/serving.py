@@ -94,26 +94,28 @@ class StoredModel:
             return Ability(self._cold_ability, None if self.model_type == "heuristic" else 1.0, "prior")
         return Ability(float(self._ability[k]), self._ability_sd[k], "model")
 
-    def live_ability(self, question_ids, correct) -> Ability:
+    def live_ability(self, question_ids, correct, counts=None) -> Ability:
         """Re-score a learner from their answers with this version's items held fixed.
 
-        Answers to questions the version does not know are counted in ``skipped`` and left out;
-        with none left the learner gets the prior. IRT versions use the training E-step over the
-        same quadrature and N(0, 1) prior (so on the training answers this is the stored ability);
-        the heuristic applies its success-rate rule to the same answers.
+        One entry per answer (``correct`` 0/1), or with ``counts`` one per question (``counts``
+        answers, ``correct`` of them right). Answers to questions the version does not know are
+        counted in ``skipped`` and left out; with none left the learner gets the prior. IRT
+        versions use the training E-step over the same quadrature and N(0, 1) prior (so on the
+        training answers this is the stored ability); the heuristic applies its success-rate rule.
         """
         positions = self.question_positions(question_ids)
+        right = np.asarray(correct, dtype=np.float64)
+        total = np.ones(right.size) if counts is None else np.asarray(counts, dtype=np.float64)
         known = positions >= 0
-        used, skipped = int(known.sum()), int(known.size - known.sum())
+        used, skipped = int(total[known].sum()), int(total[~known].sum())
         if used == 0:
             prior = self.model_ability("")  # nobody: the prior
             return Ability(prior.ability, prior.ability_sd, "prior", 0, skipped)
-        right = np.asarray(correct, dtype=np.float64)[known]
         if self.model_type == "heuristic":
-            ability = float(ability_from_success_rate(right.mean()))
+            ability = float(ability_from_success_rate(right[known].sum() / used))
             return Ability(ability, None, "live", used, skipped)
         a, d = self.item_parameters(positions[known])
-        ability, sd = eap_ability(a, d, right, quadrature_points=self.quadrature_points)
+        ability, sd = eap_ability(a, d, right[known], counts=total[known], quadrature_points=self.quadrature_points)
         return Ability(ability, sd, "live", used, skipped)
 
     # ---------------------------------------------------------------------------- prediction

@@ -35,6 +35,16 @@ def test_a_repeated_answer_counts_again_as_in_training():
     assert ability == pytest.approx(irt.ability_[0], abs=1e-6)
 
 
+def test_counts_per_item_give_the_same_ability_as_one_entry_per_answer(fitted):
+    *_, irt = fitted
+    items = np.array([3, 3, 3, 7, 7, 12])
+    correct = np.array([1, 0, 1, 1, 1, 0])
+    a, d = irt.discrimination_, irt.intercept_
+    per_answer = eap_ability(a[items], d[items], correct)
+    per_item = eap_ability(a[[3, 7, 12]], d[[3, 7, 12]], [2, 2, 0], counts=[3, 2, 1])
+    assert per_item == pytest.approx(per_answer, abs=1e-12)
+
+
 def test_no_answers_give_the_prior():
     assert eap_ability([], [], []) == pytest.approx((0.0, 1.0), abs=1e-9)
 
@@ -64,6 +74,13 @@ def test_more_quadrature_points_change_little():
 def test_bad_input_is_a_clear_value_error(a, d, correct, message):
     with pytest.raises(ValueError, match=message):
         eap_ability(a, d, correct)
+
+
+def test_counts_must_bound_the_right_answers():
+    with pytest.raises(ValueError, match="between 0 and counts"):
+        eap_ability([1.0], [0.0], [3], counts=[2])
+    with pytest.raises(ValueError, match="same length"):
+        eap_ability([1.0], [0.0], [1], counts=[2, 1])
 
 
 def test_information_is_a_squared_p_times_one_minus_p():

@@ -8,37 +8,54 @@ learner's ability after every answer. :func:`eap_ability` does that with the tra
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .model import posterior, posterior_moments, quadrature
 from .prediction import sigmoid
 
 
-def eap_ability(a, d, correct, *, quadrature_points=21) -> tuple[float, float]:
+@lru_cache(maxsize=8)
+def _log_prior(points: int) -> tuple[np.ndarray, np.ndarray]:
+    nodes, weights = quadrature(points)
+    nodes.flags.writeable = False
+    log_weights = np.log(weights)
+    log_weights.flags.writeable = False
+    return nodes, log_weights
+
+
+def eap_ability(a, d, correct, *, counts=None, quadrature_points=21) -> tuple[float, float]:
     """One learner's ability (EAP) and posterior SD with the item parameters held fixed.
 
     The same E-step, quadrature and N(0, 1) ability prior as :meth:`IRT.fit`, so for a learner of
     the training data, on the same answers and the fitted items, it gives ``ability_`` and
     ``ability_sd_`` back. This is how a learner is re-scored between calibrations (adaptive
-    testing): ``a``, ``d`` are the slope and intercept of each answered item (one entry per
-    answer; repeats count again, as in training), ``correct`` the 0/1 answers. No answers give
-    the prior: (0, 1).
+    testing). ``a``, ``d`` are the slope and intercept of each answered item and ``correct`` the
+    0/1 answers, one entry per answer (repeats count again, as in training); or, with ``counts``,
+    one entry per item: ``counts`` answers of which ``correct`` were right (the same likelihood,
+    as training sums repeated pairs). No answers give the prior: (0, 1).
     """
     a = np.asarray(a, dtype=np.float64).ravel()
     d = np.asarray(d, dtype=np.float64).ravel()
-    correct = np.asarray(correct).ravel()
-    if not a.size == d.size == correct.size:
-        raise ValueError(f"a, d and correct must have the same length, got {a.size}, {d.size} and {correct.size}")
+    correct = np.asarray(correct, dtype=np.float64).ravel()
+    total = np.ones(a.size) if counts is None else np.asarray(counts, dtype=np.float64).ravel()
+    if not a.size == d.size == correct.size == total.size:
+        raise ValueError(
+            f"a, d, correct (and counts) must have the same length, got {a.size}, {d.size}, {correct.size}"
+            + ("" if counts is None else f" and {total.size}")
+        )
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(d))):
         raise ValueError("a and d must be finite")
-    if correct.size and not np.all((correct == 0) | (correct == 1)):
-        raise ValueError("correct must hold only 0 and 1")
+    if counts is None:
+        if not np.all((correct == 0) | (correct == 1)):
+            raise ValueError("correct must hold only 0 and 1")
+    elif not (np.all(total >= 0) and np.all(correct >= 0) and np.all(correct <= total)):
+        raise ValueError("with counts, correct must be right-answer counts between 0 and counts")
     if not isinstance(quadrature_points, int) or quadrature_points < 3:
         raise ValueError(f"quadrature_points must be an integer >= 3, got {quadrature_points!r}")
-    nodes, weights = quadrature(quadrature_points)
-    total = np.ones((1, a.size))
-    right = correct.astype(np.float64)[None, :]
-    weights_post, _ = posterior(total, right, a, d, nodes, np.log(weights))
+    nodes, log_weights = _log_prior(quadrature_points)
+    weights_post, _ = posterior(total[None, :], correct[None, :], a, d, nodes, log_weights)
     ability, sd = posterior_moments(weights_post, nodes)
     return float(ability[0]), float(sd[0])
 
