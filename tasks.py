@@ -71,7 +71,11 @@ def demo(args: list[str]) -> None:
     ensure_env_file()
     manage("migrate", "--verbosity", "0")
     manage("generate_demo_data")
-    manage("retrain", *args)
+    manage("retrain", *args)  # in this process, as cron runs it
+    # The job path, as the API's "wait": false and the admin's button take it: queue a retrain, then a
+    # worker runs the queued jobs (--batch: exit when the queue is empty; in production it keeps running).
+    manage("retrain", "--enqueue", *args)
+    manage("db_worker", "--batch", "--no-reload", "--no-startup-delay")
 
 
 def test(args: list[str]) -> None:

@@ -15,6 +15,7 @@ STATUS_BY_ERROR = {
     errors.TrainingInProgress: status.HTTP_409_CONFLICT,
     errors.NoTrainingData: status.HTTP_422_UNPROCESSABLE_ENTITY,
     errors.VersionNotFound: status.HTTP_404_NOT_FOUND,
+    errors.JobNotFound: status.HTTP_404_NOT_FOUND,
     errors.VersionNotDeployable: status.HTTP_409_CONFLICT,
     errors.NoProductionModel: status.HTTP_404_NOT_FOUND,
 }

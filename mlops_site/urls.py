@@ -40,6 +40,7 @@ urlpatterns = [
     path("api/training-data", TrainingDataView.as_view(), name="training-data"),
     path("api/mlops/retrain", mlops.RetrainView.as_view(), name="mlops-retrain"),
     path("api/mlops/status", mlops.StatusView.as_view(), name="mlops-status"),
+    path("api/mlops/jobs/<str:job_id>", mlops.JobView.as_view(), name="mlops-job"),
     path("api/mlops/versions", mlops.VersionListView.as_view(), name="mlops-versions"),
     path("api/mlops/versions/<str:version_id>", mlops.VersionDetailView.as_view(), name="mlops-version"),
     path("api/mlops/production", mlops.ProductionView.as_view(), name="mlops-production"),

@@ -435,15 +435,16 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         if request.method != "POST":
             return HttpResponseRedirect(changelist)
         try:
-            version = services.retrain_start(actor=request.user, wait_for_version=10.0)
+            job = services.retrain_enqueue(actor=request.user)
         except TrainingInProgress as error:
             self.message_user(request, console.in_progress_message(error), messages.WARNING)
         except RetrainingError as error:
             self.message_user(request, str(error), messages.WARNING)
         else:
-            name = version.version if version else "a new version"
             self.message_user(
-                request, f"Retraining started: {name} is training; this page follows its progress.", messages.SUCCESS
+                request,
+                f"Retrain queued (job {job.id}): the worker starts it; this page follows its progress.",
+                messages.SUCCESS,
             )
         return HttpResponseRedirect(changelist)
 

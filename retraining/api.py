@@ -24,6 +24,7 @@ from . import learners, selectors, services
 from .errors import NoProductionModel
 from .permissions import CanServePredictions
 from .representations import (
+    job_body,
     learner_ability_body,
     next_questions_body,
     prediction_body,
@@ -56,7 +57,9 @@ class RetrainRequest(StrictSerializer):
     since = serializers.DateField(required=False, allow_null=True, help_text="Only answers on or after this date.")
     algorithm = serializers.ChoiceField(choices=services.ALGORITHMS, default="irt-2pl")
     split = serializers.ChoiceField(choices=services.SPLITS, default="random")
-    wait = serializers.BooleanField(default=True, help_text="false: answer 202 at once and train in the background.")
+    wait = serializers.BooleanField(
+        default=True, help_text="false: queue the retrain as a job for the worker and answer 202 at once."
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -100,8 +103,18 @@ class RetrainView(APIView):
             ),
             RETRAIN_RESPONSE,
             OpenApiExample(
-                "Started",
-                value={"success": True, "version": "v3", "status": "training", "statusUrl": "/api/mlops/status"},
+                "Queued",
+                value={
+                    "success": True,
+                    "jobId": "5f0c8a4e-3f7b-4a8e-9a55-2b1d0c9e7f11",
+                    "status": "queued",
+                    "version": None,
+                    "error": None,
+                    "enqueuedAt": "2024-01-15T10:29:45Z",
+                    "startedAt": None,
+                    "finishedAt": None,
+                    "statusUrl": "/api/mlops/jobs/5f0c8a4e-3f7b-4a8e-9a55-2b1d0c9e7f11",
+                },
                 response_only=True,
                 status_codes=["202"],
             ),
@@ -120,10 +133,19 @@ class RetrainView(APIView):
             "actor": request.user,
         }
         if not data["wait"]:
-            version = services.retrain_start(**options)
-            body = {"success": True, "version": version.version if version else None, "status": "training"}
-            return Response({**body, "statusUrl": "/api/mlops/status"}, status=status.HTTP_202_ACCEPTED)
+            job = services.retrain_enqueue(**options)
+            return Response({"success": True, **job_body(job)}, status=status.HTTP_202_ACCEPTED)
         return Response(retrain_body(services.retrain(**options)))
+
+
+class JobView(APIView):
+    @extend_schema(
+        summary="A queued retrain's state",
+        description="status: queued, running, succeeded or failed; version once the job created it; error.",
+        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+    )
+    def get(self, request, job_id):
+        return Response(job_body(services.retrain_job_get(job_id)))
 
 
 class StatusView(APIView):

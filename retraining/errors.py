@@ -27,6 +27,10 @@ class VersionNotFound(RetrainingError):
     code = "version_not_found"
 
 
+class JobNotFound(RetrainingError):
+    code = "job_not_found"
+
+
 class VersionNotDeployable(RetrainingError):
     code = "version_not_deployable"
 

@@ -142,3 +142,17 @@ def next_questions_body(user_id: str, result, *, strategy: str, target: float | 
         "excluded": result.excluded,
         "unknownCandidates": result.unknown,
     }
+
+
+def job_body(job) -> dict:
+    """A queued retrain (``services.RetrainJob``): the 202 answer and ``GET /api/mlops/jobs/<id>``."""
+    return {
+        "jobId": job.id,
+        "status": job.status,
+        "version": job.version,
+        "error": job.error,
+        "enqueuedAt": _iso(job.enqueued_at),
+        "startedAt": _iso(job.started_at),
+        "finishedAt": _iso(job.finished_at),
+        "statusUrl": f"/api/mlops/jobs/{job.id}",
+    }

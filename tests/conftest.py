@@ -92,15 +92,6 @@ def run_manage(*args, env=None, timeout=120):
 
 
 @pytest.fixture(autouse=True)
-def _no_background_run_outlives_its_test():
-    """A retrain started in the background (API wait=false, admin button) finishes inside its test."""
-    yield
-    from retraining.services import background_runs_join
-
-    background_runs_join()
-
-
-@pytest.fixture(autouse=True)
 def _fresh_cache(settings):
     """Throttle counters live in the cache: every test starts with none. Fast password hashing."""
     from django.core.cache import cache
@@ -233,3 +224,100 @@ def jobs_run(*, until=None, timeout=30.0):
             return
         assert time.monotonic() < deadline, "jobs did not reach the expected state in time"
         time.sleep(0.05)
+
+
+class WorkerProcess:
+    """``manage.py db_worker`` in a subprocess against the test database (a real worker)."""
+
+    def __init__(self, env=None):
+        import uuid
+
+        self.worker_id = f"test-{uuid.uuid4().hex[:12]}"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "db_worker",
+                "--no-reload",
+                "--no-startup-delay",
+                "--interval",
+                "0.1",
+                "--worker-id",
+                self.worker_id,
+            ],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": database_url(), "DJANGO_DEBUG": "true", **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def worker_factory():
+    """Start real job workers (subprocesses); each is stopped after the test."""
+    started = []
+
+    def start(env=None):
+        started.append(WorkerProcess(env))
+        return started[-1]
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def job_wait(job_id, *, statuses=("succeeded", "failed"), timeout=120.0):
+    """Poll a queued retrain until its status is one of ``statuses``; return it."""
+    import time
+
+    from retraining.services import retrain_job_get
+
+    deadline = time.monotonic() + timeout
+    while True:
+        job = retrain_job_get(job_id)
+        if job.status in statuses:
+            return job
+        assert time.monotonic() < deadline, f"job {job_id} still {job.status}"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def worker_thread():
+    """The database worker's own loop in a thread of the test process (not of the live server):
+    for tests that monkeypatch the training and so need the job to run where the patch applies."""
+    import threading
+
+    from django.db import connection as thread_connection
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker = Worker(
+        queue_names=["default"],
+        interval=0.1,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-thread-worker",
+        excluded_queue_names=[],
+    )
+
+    def run():
+        try:
+            worker.run()
+        finally:
+            thread_connection.close()
+
+    thread = threading.Thread(target=run, name="job-worker", daemon=True)
+    thread.start()
+    yield worker
+    worker.running = False
+    thread.join(120)

@@ -136,15 +136,18 @@ def test_retrain_now_reports_already_in_progress(client, operator, versions):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_retrain_now_starts_a_run_without_blocking(client, operator, simulated):
+def test_retrain_now_queues_a_job_for_the_worker(client, operator, simulated, worker_factory):
+    from django_tasks_db.models import DBTaskResult
+
+    from tests.conftest import job_wait
+
     client.force_login(operator)
     response = client.post(f"{CHANGELIST}retrain/", follow=True)
-    assert "Retraining started: v1 is training" in response.content.decode()
-    import time
-
-    deadline = time.monotonic() + 60
-    while selectors.training_status()["isTraining"] and time.monotonic() < deadline:
-        time.sleep(0.05)
+    job = DBTaskResult.objects.get()
+    assert f"Retrain queued (job {job.pk})" in response.content.decode()
+    assert ModelVersion.objects.count() == 0  # nothing trains in the web process
+    worker_factory()
+    assert job_wait(str(job.pk)).status == "succeeded"
     assert ModelVersion.objects.get().created_by == operator
 
 

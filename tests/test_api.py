@@ -2,7 +2,6 @@
 
 import csv
 import io
-import time
 
 import pytest
 
@@ -125,19 +124,6 @@ def test_retrain_conflicts_and_missing_data(api, staff, simulated):
         lease.release()
     empty = client.post("/api/mlops/retrain", {"since": "2026-11-01"})
     assert empty.status_code == 422 and empty.json()["error"] == "No training data available"
-
-
-@pytest.mark.django_db(transaction=True)
-def test_async_retrain_runs_in_the_background(api, staff, simulated):
-    client = api(staff)
-    started = client.post("/api/mlops/retrain", {"wait": False})
-    assert started.status_code == 202
-    assert started.json()["version"] == "v1" and started.json()["status"] == "training"
-    deadline = time.monotonic() + 60
-    while client.get("/api/mlops/status").json()["isTraining"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert client.get("/api/mlops/status").json() == {"isTraining": False, "currentVersion": "v1"}
-    assert client.get("/api/mlops/versions").json()["versions"][0]["status"] == "deployed"
 
 
 def answer(k, **fields):

@@ -83,15 +83,19 @@ def test_eight_parallel_deploys_leave_exactly_one_production(live_server, staff_
     assert ModelVersion.objects.filter(status="archived").count() == 7
 
 
-def test_ingest_during_a_retrain_is_neither_blocked_nor_lost(live_server, staff, ingester):
+def test_ingest_during_a_retrain_is_neither_blocked_nor_lost(live_server, staff, ingester, worker_factory):
     from rest_framework.test import APIClient
 
     answers_insert(slow_to_fit_answers(n=150_000))
     before = TrainingData.objects.count()
     staff_token = token_for(APIClient(), staff)
     app_token = token_for(APIClient(), ingester)
+    worker_factory()
     started = call(live_server.url, "POST", "/api/mlops/retrain", staff_token, {"limit": 150000, "wait": False})
     assert started[0] == 202
+    deadline = time.monotonic() + 60
+    while not selectors.training_status()["isTraining"] and time.monotonic() < deadline:
+        time.sleep(0.05)  # the worker picks the job up
     latencies, inserted = [], 0
     for batch in range(10):
         body = [

@@ -81,3 +81,42 @@ def test_sigkill_mid_fit_then_takeover(simulated, settings):
     assert result.version.version == "v3" and result.version.status == "completed"
     assert selectors.production_version() == serving
     assert selectors.training_status() == {"isTraining": False, "currentVersion": "v1"}
+
+
+def test_worker_killed_mid_fit_its_job_is_recovered_like_a_killed_command(simulated, settings, worker_factory):
+    from tests.conftest import job_wait
+
+    settings.MLOPS_TRAINING_LEASE_SECONDS = LEASE
+    serving = services.retrain().version  # v1 serves
+    answers_insert(slow_to_fit_answers())
+    lease_env = {"MLOPS_TRAINING_LEASE_SECONDS": str(LEASE)}
+    worker = worker_factory(lease_env)
+    job = services.retrain_enqueue(limit=150_000)
+
+    deadline = time.monotonic() + 120
+    progress = {}
+    while time.monotonic() < deadline and worker.process.poll() is None:
+        lock = TrainingLock.objects.first()
+        progress = lock.progress if lock else {}
+        if progress.get("step") == "fitting" and progress.get("iteration", 0) >= 2:
+            break
+        time.sleep(0.05)
+    assert progress.get("step") == "fitting", "the worker finished before it could be killed mid-fit"
+    os.kill(worker.process.pid, signal.SIGKILL)
+    worker.process.wait()
+    assert services.retrain_job_get(job.id).status == "running"
+    assert ModelVersion.objects.get(version="v2").status == "training"
+    with pytest.raises(services.TrainingInProgress):
+        services.retrain_enqueue()  # the lease is still running
+
+    time.sleep(LEASE + 0.5)
+    assert selectors.training_status()["stale"] is True
+    worker_factory(lease_env)
+    second = services.retrain_enqueue(auto_deploy=False, limit=3000)
+    assert job_wait(second.id).status == "succeeded"
+    orphan = ModelVersion.objects.get(version="v2")
+    assert orphan.status == "failed" and orphan.error.startswith("Abandoned")
+    killed = services.retrain_job_get(job.id)
+    assert (killed.status, killed.version) == ("failed", "v2") and killed.error.startswith("Abandoned")
+    assert ModelVersion.objects.get(version="v3").status == "completed"
+    assert selectors.production_version() == serving

@@ -10,15 +10,15 @@ One module per concern:
 - ``evaluation``: the held-out split, the scores beside the serving model's, backtests;
 - ``parameters``: packing a fitted model into the stored parameters;
 - ``training``: the run itself (:func:`retrain`), an outline of the steps in ``steps``;
-- ``background``: a run in a background thread (:func:`retrain_start`).
+- ``jobs``: a run queued for the worker (:func:`retrain_enqueue`) and its state.
 """
 
-from ..errors import NoTrainingData, RetrainingError, TrainingInProgress, VersionNotDeployable
+from ..errors import JobNotFound, NoTrainingData, RetrainingError, TrainingInProgress, VersionNotDeployable
 from .algorithms import ALGORITHMS, Algorithm, algorithm_get, algorithm_register
-from .background import background_runs_join, retrain_start
 from .deploy import version_deploy
 from .evaluation import Backtest, holdout_mask, version_backtest
 from .gate import GateDecision, deploy_decision
+from .jobs import RetrainJob, retrain_enqueue, retrain_job_get
 from .lease import TrainingLease
 from .training import SPLITS, Progress, RetrainResult, retrain
 
@@ -28,8 +28,10 @@ __all__ = [
     "Algorithm",
     "Backtest",
     "GateDecision",
+    "JobNotFound",
     "NoTrainingData",
     "Progress",
+    "RetrainJob",
     "RetrainResult",
     "RetrainingError",
     "TrainingInProgress",
@@ -37,11 +39,11 @@ __all__ = [
     "VersionNotDeployable",
     "algorithm_get",
     "algorithm_register",
-    "background_runs_join",
     "deploy_decision",
     "holdout_mask",
     "retrain",
-    "retrain_start",
+    "retrain_enqueue",
+    "retrain_job_get",
     "version_backtest",
     "version_deploy",
 ]

@@ -7,7 +7,7 @@ from django.db import connection
 from retraining import selectors, services
 from retraining.errors import RetrainingError, TrainingInProgress
 from retraining.irt.metrics import METRIC, METRICS
-from retraining.representations import retrain_body
+from retraining.representations import job_body, retrain_body
 
 RULE = "=" * 60
 EXIT_ERROR = 1
@@ -47,6 +47,12 @@ class Command(BaseCommand):
             help="Skip (exit 0) unless at least N answers arrived since the last trained version.",
         )
         parser.add_argument("--json", action="store_true", help="Print only the JSON body of POST /api/mlops/retrain.")
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="Queue the retrain as a job for the worker (manage.py db_worker) and exit, as the API's "
+            '"wait": false does; prints the job id.',
+        )
 
     def handle(self, *args, **options):
         as_json = options["json"]
@@ -61,6 +67,8 @@ class Command(BaseCommand):
                 )
                 return
         write = (lambda line: None) if as_json else self.stdout.write
+        if options["enqueue"]:
+            return self._enqueue(options, as_json)
         self._banner(write)
         try:
             result = services.retrain(
@@ -85,6 +93,24 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(retrain_body(result), indent=2))
         else:
             self._report(write, result)
+
+    def _enqueue(self, options, as_json):
+        try:
+            job = services.retrain_enqueue(
+                limit=options["limit"],
+                since=options["since"],
+                auto_deploy=not options["no_auto_deploy"],
+                algorithm=options["algorithm"],
+                split=options["split"],
+            )
+        except TrainingInProgress as error:
+            raise CommandError(str(error), returncode=EXIT_IN_PROGRESS) from None
+        except RetrainingError as error:
+            raise CommandError(str(error), returncode=EXIT_ERROR) from None
+        if as_json:
+            self.stdout.write(json.dumps({"success": True, **job_body(job)}, indent=2))
+        else:
+            self.stdout.write(f"Queued retrain job {job.id}: manage.py db_worker runs it (status: {job.status}).")
 
     def _banner(self, write):
         write(RULE)
