@@ -228,3 +228,11 @@ def test_heuristic_versions_re_score_with_their_success_rate_rule(api, staff, si
     body = api(staff).get("/api/mlops/learners/fresh/ability").json()
     assert body["source"] == "live" and body["abilitySd"] is None
     assert body["ability"] == pytest.approx(1.0 + (0.75 - 0.7) * 5.0)  # 75 % right: the 70-89 % band
+
+
+def test_a_full_batch_of_distinct_learners_is_scored_in_one_request(api, staff, simulated):
+    services.retrain()
+    pairs = [{"userId": f"user{k % 150}" if k < 150 else f"stranger{k}", "questionId": "q3"} for k in range(1000)]
+    body = api(staff).post("/api/mlops/predict", pairs, format="json").json()
+    sources = [p["abilitySource"] for p in body["predictions"]]
+    assert sources[:150] == ["live"] * 150 and sources[150:] == ["prior"] * 850
