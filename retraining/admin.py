@@ -47,6 +47,10 @@ def _table(rows, css_class="metrics") -> str:
     )
 
 
+def _live() -> dict:
+    return console.live_training(selectors.training_status(), services.retrain_queued())
+
+
 def _chart(svg, width: int = 560) -> str:
     """A chart at a readable width that still shrinks on a phone (the SVG fills its box)."""
     return format_html('<div class="chart-box" style="width:{}px;max-width:calc(100vw - 48px)">{}</div>', width, svg)
@@ -339,7 +343,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         context = {
             "metric_charts": self._metric_charts(),
             "production": selectors.production_version(),
-            "training": console.live_training(selectors.training_status()),
+            "training": _live(),
             "live_url": reverse("admin:retraining_modelversion_live"),
             "can_retrain": request.user.has_perm(RETRAIN_PERMISSION),
             **(extra_context or {}),
@@ -355,9 +359,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             "comparison": selectors.version_comparison(version, production)
             if version and version.metrics and production and production.pk != version.pk
             else None,
-            "training": console.live_training(selectors.training_status())
-            if version is not None and version.status == ModelVersion.Status.TRAINING
-            else None,
+            "training": _live() if version is not None and version.status == ModelVersion.Status.TRAINING else None,
             "live_url": reverse("admin:retraining_modelversion_live"),
             **(extra_context or {}),
         }
@@ -367,7 +369,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         """The training status for the pages' polling script (session-authenticated, staff only)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return JsonResponse(console.live_training(selectors.training_status()))
+        return JsonResponse(_live())
 
     @admin.action(description="Deploy selected version", permissions=["deploy"])
     def deploy_selected(self, request, queryset):

@@ -66,9 +66,17 @@ STEPS = {
 }
 
 
-def live_training(status: dict) -> dict:
-    """The training status as the console shows it (and its polling endpoint returns)."""
+def live_training(status: dict, queued=None) -> dict:
+    """The training status as the console shows it (and its polling endpoint returns); ``queued``
+    is a retrain job waiting for the worker, if any."""
     if not status.get("isTraining"):
+        if queued is not None:
+            return {
+                "isTraining": False,
+                "queued": True,
+                "currentVersion": status.get("currentVersion"),
+                "text": f"Retrain queued {when(queued.enqueued_at)} (job {queued.id}): waiting for the worker.",
+            }
         return {"isTraining": False, "currentVersion": status.get("currentVersion"), "text": "No training running."}
     progress = status.get("progress") or {}
     started = status.get("startedAt")

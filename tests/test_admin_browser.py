@@ -4,6 +4,7 @@
 walk is then saved at 1366 px and 390 px wide (full page PNGs) into that folder.
 """
 
+import functools
 import os
 import re
 import time
@@ -47,11 +48,22 @@ def browser(tmp_path, monkeypatch):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         yield browser
         browser.close()
-    # The test body ran in Playwright's greenlet context, where Django keeps database connections of
-    # its own: close them, or PostgreSQL refuses to drop the test database at the end.
-    from django.db import connections
 
-    connections.close_all()
+
+def closes_connections(test):
+    """Test bodies run in Playwright's greenlet context, where Django keeps database connections of
+    their own: close them there (not in a fixture), or PostgreSQL refuses to drop the test database."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+
+    return run
 
 
 @pytest.fixture
@@ -107,6 +119,7 @@ def slow_fit(monkeypatch, seconds_per_iteration=0.4):
     monkeypatch.setattr(services.TrainingLease, "heartbeat", slow)
 
 
+@closes_connections
 def test_staff_walk_from_the_list_to_a_rollback_and_a_live_retrain(
     page, live_server, django_user_model, simulated, monkeypatch, worker_thread
 ):
@@ -165,6 +178,7 @@ def test_staff_walk_from_the_list_to_a_rollback_and_a_live_retrain(
     page.wait_for_selector("ul.messagelist li.success")
     assert "Retrain queued (job" in page.inner_text("ul.messagelist")
     status = page.locator("#training-status")
+    assert status.get_attribute("data-training") == "true"  # queued or running: the page watches
     page.wait_for_function(
         "document.querySelector('#training-status') && document.querySelector('#training-status').dataset.iteration"
     )
@@ -182,6 +196,7 @@ def test_staff_walk_from_the_list_to_a_rollback_and_a_live_retrain(
     assert selectors.production_version() is not None
 
 
+@closes_connections
 def test_limited_staff_see_no_buttons_and_get_the_styled_403(page, live_server, django_user_model, simulated):
     services.retrain()
     services.retrain()

@@ -237,3 +237,13 @@ def test_a_run_records_who_started_it(versions):
     services.retrain(actor_name="manage.py retrain", progress=watch)
     assert set(seen) == {"manage.py retrain"}
     assert json.dumps(seen)
+
+
+def test_a_queued_retrain_is_shown_while_it_waits_for_the_worker(client, operator, versions):
+    client.force_login(operator)
+    job = services.retrain_enqueue(actor=operator)
+    live = client.get(f"{CHANGELIST}live/").json()
+    assert live["queued"] is True and live["isTraining"] is False
+    assert f"(job {job.id}): waiting for the worker" in live["text"]
+    page = page_of(client, CHANGELIST)
+    assert 'data-training="true"' in page and "waiting for the worker" in page

@@ -59,7 +59,7 @@ def retrain_enqueue(
     status = training_status()
     if status["isTraining"] and not status["stale"]:
         raise TrainingInProgress(version=status["trainingVersion"], started_at=status["startedAt"])
-    queued = DBTaskResult.objects.filter(task_path=RETRAIN_TASK, status="READY").order_by("enqueued_at").first()
+    queued = retrain_queued()
     if queued is not None:
         raise TrainingInProgress(
             f"Training already in progress: a retrain is queued (job {queued.id}, since "
@@ -76,6 +76,11 @@ def retrain_enqueue(
         "actor_id": actor.pk if actor is not None else None,
     }
     return retrain_job_get(str(retrain_job.enqueue(**options).id))
+
+
+def retrain_queued():
+    """The oldest retrain job waiting for a worker, or None."""
+    return DBTaskResult.objects.filter(task_path=RETRAIN_TASK, status="READY").order_by("enqueued_at").first()
 
 
 def retrain_job_get(job_id: str) -> RetrainJob:

@@ -14,7 +14,7 @@
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (status) {
         if (!status) return;
-        if (status.isTraining) {
+        if (status.isTraining || status.queued) {
           watching = true;
           box.hidden = false;
           box.dataset.training = "true";
