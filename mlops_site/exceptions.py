@@ -18,6 +18,7 @@ STATUS_BY_ERROR = {
     errors.JobNotFound: status.HTTP_404_NOT_FOUND,
     errors.VersionNotDeployable: status.HTTP_409_CONFLICT,
     errors.NoProductionModel: status.HTTP_404_NOT_FOUND,
+    errors.NotComparable: status.HTTP_409_CONFLICT,
 }
 
 

@@ -205,6 +205,12 @@ MLOPS_INGEST_MAX_ANSWERS = 10_000
 # ---------------------------------------------------------------- retraining
 MLOPS_AUTO_DEPLOY_THRESHOLD = env.float("MLOPS_AUTO_DEPLOY_THRESHOLD", default=0.75)
 MLOPS_LOGLOSS_TOLERANCE = env.float("MLOPS_LOGLOSS_TOLERANCE", default=0.0)
+# Comparisons use at least this many answers neither version trained on, else the held-out set.
+MLOPS_MIN_COMPARISON_ANSWERS = env.int("MLOPS_MIN_COMPARISON_ANSWERS", default=500)
+# Monitoring: the serving model is degraded when its log-loss over the last window is worse than at
+# deploy by more than the tolerance (at 95 % confidence).
+MLOPS_MONITOR_WINDOW_DAYS = env.int("MLOPS_MONITOR_WINDOW_DAYS", default=7)
+MLOPS_DRIFT_TOLERANCE = env.float("MLOPS_DRIFT_TOLERANCE", default=0.05)
 MLOPS_TRAINING_LEASE_SECONDS = env.int("MLOPS_TRAINING_LEASE_SECONDS", default=300)
 MLOPS_DEFAULT_LIMIT = env.int("MLOPS_DEFAULT_LIMIT", default=10_000)
 MLOPS_MAX_LIMIT = env.int("MLOPS_MAX_LIMIT", default=5_000_000)

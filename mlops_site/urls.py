@@ -43,7 +43,17 @@ urlpatterns = [
     path("api/mlops/jobs/<str:job_id>", mlops.JobView.as_view(), name="mlops-job"),
     path("api/mlops/versions", mlops.VersionListView.as_view(), name="mlops-versions"),
     path("api/mlops/versions/<str:version_id>", mlops.VersionDetailView.as_view(), name="mlops-version"),
+    path(
+        "api/mlops/versions/<str:version_id>/compare/<str:other_id>",
+        mlops.CompareView.as_view(),
+        name="mlops-version-compare",
+    ),
     path("api/mlops/production", mlops.ProductionView.as_view(), name="mlops-production"),
+    path(
+        "api/mlops/production/monitoring",
+        mlops.ProductionMonitoringView.as_view(),
+        name="mlops-production-monitoring",
+    ),
     path(
         "api/mlops/production/parameters",
         mlops.ProductionParametersView.as_view(),

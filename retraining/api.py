@@ -33,6 +33,8 @@ from .representations import (
     version_detail,
     version_summary,
 )
+from .services import monitoring
+from .services.comparison import compare_cached
 
 ERROR = inline_serializer("Error", {"error": serializers.CharField(), "code": serializers.CharField()})
 METRICS_EXAMPLE = {"accuracy": 0.8423, "precision": 0.8512, "recall": 0.9034, "f1Score": 0.8765, "rmse": 0.3245}
@@ -221,6 +223,48 @@ class VersionDetailView(APIView):
         return Response({"version": version_detail(selectors.version_get(version_id))})
 
 
+COMPARE_EXAMPLE = OpenApiExample(
+    "Compared",
+    value={
+        "a": "v3",
+        "b": "v1",
+        "answers": 2140,
+        "selection": "fresh",
+        "inSampleShare": {"v3": 0.0, "v1": 0.0},
+        "coldStartShare": {"v3": 0.01, "v1": 0.08},
+        "metrics": {"v3": METRICS_EXAMPLE, "v1": METRICS_EXAMPLE | {"accuracy": 0.5701, "logLoss": 1.0812}},
+        "difference": {
+            "logLoss": {"mean": -0.5213, "low": -0.5702, "high": -0.4724},
+            "accuracy": {"mean": 0.1302, "low": 0.1121, "high": 0.1483},
+            "brierScore": {"mean": -0.0901, "low": -0.0987, "high": -0.0815},
+            "auc": 0.1412,
+        },
+        "verdict": {"logLoss": "better", "accuracy": "better", "brierScore": "better"},
+        "method": "normal approximation: mean of the per-answer differences ± 1.96 standard errors",
+        "dataCutoff": 1203344,
+    },
+    response_only=True,
+)
+
+
+class CompareView(APIView):
+    @extend_schema(
+        summary="Compare two versions on the same answers",
+        description=(
+            "Both versions scored on the same answers: by default the most recent answers neither trained on "
+            "(widened to the newer version's held-out set below MLOPS_MIN_COMPARISON_ANSWERS, with the share each "
+            "version trained on). `difference` is a minus b, per answer, with a 95 % interval. Cached per pair and "
+            "newest answer."
+        ),
+        operation_id="mlops_version_compare",
+        responses={200: OpenApiTypes.OBJECT, 404: ERROR, 409: ERROR},
+        examples=[COMPARE_EXAMPLE],
+    )
+    def get(self, request, version_id, other_id):
+        a, b = selectors.version_get(version_id), selectors.version_get(other_id)
+        return Response(compare_cached(a, b).as_json())
+
+
 class ProductionView(APIView):
     @extend_schema(
         summary="The production model",
@@ -249,6 +293,27 @@ class ProductionView(APIView):
     )
     def get(self, request):
         return Response(production_body(_production()))
+
+
+class MonitoringQuery(StrictSerializer):
+    days = serializers.IntegerField(default=30, min_value=1, max_value=365, help_text="Days shown (1-365).")
+
+
+class ProductionMonitoringView(APIView):
+    @extend_schema(
+        summary="The production model, watched day by day",
+        description=(
+            "Per day: the production version scored on the answers that arrived after its training cutoff "
+            "(stored by `manage.py monitor`). `degraded`: its log-loss over the last MLOPS_MONITOR_WINDOW_DAYS days "
+            "is worse than at deploy by more than MLOPS_DRIFT_TOLERANCE at 95 % confidence."
+        ),
+        parameters=[MonitoringQuery],
+        responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR},
+    )
+    def get(self, request):
+        query = MonitoringQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        return Response(monitoring.health(_production(), days=query.validated_data["days"]).as_json())
 
 
 def _production():

@@ -40,3 +40,9 @@ class NoProductionModel(RetrainingError):
 
     def __init__(self, message="No production model: train one (retrain) or deploy a version"):
         super().__init__(message)
+
+
+class NotComparable(RetrainingError):
+    """Two versions cannot be compared: the same one twice, one without a model, or no answers."""
+
+    code = "not_comparable"

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from .cutoff import Cutoff
+
 
 class ModelVersionQuerySet(models.QuerySet):
     def finished(self):
@@ -46,6 +48,15 @@ class ModelVersion(models.Model):
     data_first_answer_at = models.DateTimeField(null=True, blank=True)
     data_last_answer_at = models.DateTimeField(null=True, blank=True)
     data_digest = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the answer ids used.")
+    data_cutoff_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Training cutoff: the largest answer key in its data. Keys grow in arrival order, so answers "
+        "with a larger key arrived later and this version never saw them.",
+    )
+    data_cutoff_at = models.DateTimeField(
+        null=True, blank=True, help_text="Arrival time of that answer (the cutoff where keys are not integers)."
+    )
     training_started_at = models.DateTimeField(null=True, blank=True)
     training_completed_at = models.DateTimeField(null=True, blank=True)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds from start to completion.")
@@ -86,6 +97,10 @@ class ModelVersion(models.Model):
     def is_deployable(self) -> bool:
         """It may be deployed now: finished, and not the one serving."""
         return self.status in self.DEPLOYABLE
+
+    @property
+    def cutoff(self) -> Cutoff:
+        return Cutoff(self.data_cutoff_id, self.data_cutoff_at)
 
 
 class Deployment(models.Model):
@@ -131,3 +146,25 @@ class TrainingLock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.owner}"
+
+
+class MonitoringDay(models.Model):
+    """The serving version scored on one day's answers that arrived after its training cutoff."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="monitoring_days")
+    date = models.DateField(help_text="Day the answers were given (UTC).")
+    answers = models.PositiveIntegerField()
+    accuracy = models.FloatField()
+    log_loss = models.FloatField()
+    log_loss_square = models.FloatField(help_text="Mean squared per-answer log-loss, to pool days' variances.")
+    brier_score = models.FloatField()
+    auc = models.FloatField(null=True, blank=True, help_text="None when the day's answers are all right or all wrong.")
+    ece = models.FloatField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["version", "date"]
+        constraints = [models.UniqueConstraint(fields=["version", "date"], name="one_monitoring_row_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.version} on {self.date}"

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, IntegerField, QuerySet, Sum
+from django.db.models import Count, IntegerField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from training_data.models import TrainingData
 
+from .cutoff import Cutoff
 from .errors import VersionNotFound
 from .irt.metrics import COMPARED, METRIC
 from .models import Deployment, ModelVersion, TrainingLock
@@ -115,14 +116,27 @@ def training_status() -> dict:
 
 
 # ----------------------------------------------------------------------------- answers
-def answers_queryset(*, limit: int | None = None, since: date | datetime | None = None) -> QuerySet[TrainingData]:
-    """The answers a retrain uses: the most recent ``limit`` (answered_at, then id), since ``since``."""
+def answers_queryset(
+    *,
+    limit: int | None = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    keys: Q | None = None,
+) -> QuerySet[TrainingData]:
+    """The answers a retrain uses: the most recent ``limit`` (answered_at, then id), answered on or
+    after ``since`` and before ``until``, within ``keys`` (a range of answer keys, e.g. a cutoff's)."""
     answers = TrainingData.objects.order_by("-answered_at", "-id")
     if since is not None:
-        if not isinstance(since, datetime):
-            since = datetime(since.year, since.month, since.day, tzinfo=UTC)
-        answers = answers.filter(answered_at__gte=since)
+        answers = answers.filter(answered_at__gte=_moment(since))
+    if until is not None:
+        answers = answers.filter(answered_at__lt=_moment(until))
+    if keys is not None:
+        answers = answers.filter(keys)
     return answers[:limit] if limit else answers
+
+
+def _moment(day: date | datetime) -> datetime:
+    return day if isinstance(day, datetime) else datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 @dataclass
@@ -138,16 +152,58 @@ class AnswerArrays:
     first_answer_at: datetime | None
     last_answer_at: datetime | None
     digest: str
+    ids: np.ndarray  # the answers' keys, row by row
+    cutoff: Cutoff  # the newest answer among them (largest key) and its arrival time
 
     def __len__(self) -> int:
         return int(self.correct.size)
+
+    def subset(self, rows: np.ndarray) -> AnswerArrays:
+        """These answers restricted to ``rows`` (a mask or indices); ids lists, labels, cutoff kept."""
+        return replace(
+            self, users=self.users[rows], items=self.items[rows], correct=self.correct[rows], ids=self.ids[rows]
+        )
+
+
+def answers_concat(parts: list[AnswerArrays]) -> AnswerArrays:
+    """Several loads as one: users and questions re-encoded over all of them, first-seen order."""
+    parts = [part for part in parts if len(part)] or parts[:1]
+    if len(parts) == 1:
+        return parts[0]
+    user_ids: dict = {}
+    question_ids: dict = {}
+    users, items = [], []
+    for part in parts:
+        users.append(np.array([user_ids.setdefault(u, len(user_ids)) for u in part.user_ids], np.int64)[part.users])
+        items.append(
+            np.array([question_ids.setdefault(q, len(question_ids)) for q in part.question_ids], np.int64)[part.items]
+        )
+    ids = np.concatenate([part.ids for part in parts])
+    return AnswerArrays(
+        users=np.concatenate(users),
+        items=np.concatenate(items),
+        correct=np.concatenate([part.correct for part in parts]),
+        user_ids=list(user_ids),
+        question_ids=list(question_ids),
+        difficulty_labels=np.full(len(question_ids), np.nan),
+        first_answer_at=min(p.first_answer_at for p in parts),
+        last_answer_at=max(p.last_answer_at for p in parts),
+        digest=_digest(ids),
+        ids=ids,
+        cutoff=max((p.cutoff for p in parts), key=lambda c: (c.id or 0, c.at)),
+    )
 
 
 _FIELDS = ("id", "user_hash", "question_id", "correct", "difficulty")
 
 
 def answers_load(
-    *, limit: int | None = None, since: date | datetime | None = None, with_labels: bool = True
+    *,
+    limit: int | None = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    keys: Q | None = None,
+    with_labels: bool = True,
 ) -> AnswerArrays:
     """Load the selected answers straight into numpy arrays.
 
@@ -157,7 +213,7 @@ def answers_load(
     difficulty labels only ``with_labels`` (the heuristic starts from them; IRT does not).
     """
     fields = _FIELDS if with_labels else _FIELDS[:-1]
-    queryset = answers_queryset(limit=limit, since=since).values_list(*fields)
+    queryset = answers_queryset(limit=limit, since=since, until=until, keys=keys).values_list(*fields)
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -184,7 +240,19 @@ def _encode(values: tuple) -> tuple[np.ndarray, list]:
 def _to_arrays(rows: list[tuple], with_labels: bool = True) -> AnswerArrays:
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
-        return AnswerArrays(empty, empty, empty, [], [], np.zeros(0), None, None, hashlib.sha256().hexdigest())
+        return AnswerArrays(
+            empty,
+            empty,
+            empty,
+            [],
+            [],
+            np.zeros(0),
+            None,
+            None,
+            hashlib.sha256().hexdigest(),
+            empty,
+            Cutoff(None, None),
+        )
     columns = zip(*rows, strict=True)
     ids, user_hashes, question_ids, correct = next(columns), next(columns), next(columns), next(columns)
     users, user_list = _encode(user_hashes)
@@ -195,11 +263,14 @@ def _to_arrays(rows: list[tuple], with_labels: bool = True) -> AnswerArrays:
         given = np.array(next(columns), dtype=np.float64)  # None -> NaN
         labelled = np.flatnonzero(~np.isnan(given))[::-1]  # oldest first: the newest label is written last
         labels[items[labelled]] = given[labelled]
-    if isinstance(ids[0], int):
-        digest = hashlib.sha256(np.sort(np.fromiter(ids, np.int64, len(rows))).tobytes()).hexdigest()
-    else:  # e.g. MongoDB object ids
-        digest = hashlib.sha256("\n".join(sorted(map(str, ids))).encode()).hexdigest()
-    ends = dict(TrainingData.objects.filter(pk__in=[ids[0], ids[-1]]).values_list("pk", "answered_at"))
+    key_array = np.fromiter(ids, np.int64, len(rows)) if isinstance(ids[0], int) else np.array(ids, dtype=object)
+    newest = max(ids)
+    ends = {
+        pk: (answered, arrived)
+        for pk, answered, arrived in TrainingData.objects.filter(pk__in=[ids[0], ids[-1], newest]).values_list(
+            "pk", "answered_at", "created_at"
+        )
+    }
     return AnswerArrays(
         users=users,
         items=items,
@@ -207,10 +278,19 @@ def _to_arrays(rows: list[tuple], with_labels: bool = True) -> AnswerArrays:
         user_ids=user_list,
         question_ids=question_list,
         difficulty_labels=labels,
-        first_answer_at=ends[ids[-1]],
-        last_answer_at=ends[ids[0]],
-        digest=digest,
+        first_answer_at=ends[ids[-1]][0],
+        last_answer_at=ends[ids[0]][0],
+        digest=_digest(key_array),
+        ids=key_array,
+        cutoff=Cutoff(newest if isinstance(newest, int) else None, ends[newest][1]),
     )
+
+
+def _digest(ids: np.ndarray) -> str:
+    """SHA-256 of the sorted answer keys: the same answers give the same digest, in any order."""
+    if ids.dtype == np.int64:
+        return hashlib.sha256(np.sort(ids).tobytes()).hexdigest()
+    return hashlib.sha256("\n".join(sorted(map(str, ids))).encode()).hexdigest()  # e.g. MongoDB object ids
 
 
 # ----------------------------------------------------------------------------- for the admin

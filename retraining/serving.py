@@ -20,6 +20,7 @@ from .errors import NoProductionModel
 from .irt import eap_ability, predict_2pl
 from .irt.heuristic import ability_from_success_rate
 from .models import ModelVersion
+from .selectors import AnswerArrays
 
 _CACHE_SIZE = 4
 _cache: dict[tuple, StoredModel] = {}
@@ -124,14 +125,22 @@ class StoredModel:
         question_index = self.question_positions(question_ids)
         if abilities is None:
             user_index = np.fromiter((self._user_index.get(u, -1) for u in user_hashes), np.int64)
-            ability = self._ability
-        else:  # one ability per pair: pair k is "user" k
-            ability = np.asarray(abilities, dtype=np.float64)
-            user_index = np.arange(ability.size)
+            return self._predict(user_index, question_index)
+        # One ability per pair: pair k is "user" k.
+        ability = np.asarray(abilities, dtype=np.float64)
+        return self._predict(np.arange(ability.size), question_index, ability=ability)
+
+    def predict_answers(self, data: AnswerArrays) -> Prediction:
+        """Predictions for loaded answers: ids are looked up once per distinct learner and question."""
+        users = np.fromiter((self._user_index.get(u, -1) for u in data.user_ids), np.int64, len(data.user_ids))
+        questions = self.question_positions(data.question_ids)
+        return self._predict(users[data.users], questions[data.items])
+
+    def _predict(self, user_index: np.ndarray, question_index: np.ndarray, ability=None) -> Prediction:
         probability = predict_2pl(
             user_index,
             question_index,
-            ability=ability,
+            ability=self._ability if ability is None else ability,
             discrimination=self._discrimination,
             difficulty=self._difficulty,
             cold_ability=self._cold_ability,
@@ -139,6 +148,23 @@ class StoredModel:
             cold_difficulty=self._cold_difficulty,
         )
         return Prediction(probability, user_index < 0, question_index < 0)
+
+
+def stored_model(version: ModelVersion) -> StoredModel:
+    """A finished version's predictor, kept in this process (its parameters never change)."""
+    if version.training_completed_at is None:
+        return StoredModel.from_version(version)
+    return _cached((version.pk, version.version, version.training_completed_at))
+
+
+def _cached(key: tuple) -> StoredModel:
+    model = _cache.get(key)
+    if model is None:
+        model = StoredModel.from_version(ModelVersion.objects.only("parameters", "model_type", "config").get(pk=key[0]))
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = model
+    return model
 
 
 def production_model() -> tuple[str, StoredModel]:
@@ -150,10 +176,4 @@ def production_model() -> tuple[str, StoredModel]:
     key = ModelVersion.objects.filter(is_production=True).values_list("pk", "version", "training_completed_at").first()
     if key is None:
         raise NoProductionModel()
-    model = _cache.get(key)
-    if model is None:
-        model = StoredModel.from_version(ModelVersion.objects.only("parameters", "model_type", "config").get(pk=key[0]))
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = model
-    return key[1], model
+    return key[1], _cached(key)

@@ -154,3 +154,43 @@ COMPARED = (*HEADLINE, "ece")
 def headline(scores: dict) -> dict:
     """The :data:`HEADLINE` figures of an :func:`evaluate` result."""
     return {key: scores[key] for key in HEADLINE}
+
+
+#: How :func:`paired_differences` computes its intervals (shown beside every comparison).
+DIFFERENCE_METHOD = "normal approximation: mean of the per-answer differences ± 1.96 standard errors"
+_Z95 = 1.959963984540054
+
+
+def per_answer_losses(y_true, y_prob) -> dict[str, np.ndarray]:
+    """Each answer's log-loss, 0/1 accuracy and squared error (their means are the usual metrics)."""
+    y_true, y_prob = _check(y_true, y_prob)
+    clipped = np.clip(y_prob, _EPS, 1 - _EPS)
+    return {
+        "logLoss": -(y_true * np.log(clipped) + (1 - y_true) * np.log(1 - clipped)),
+        "accuracy": ((y_prob >= 0.5) == (y_true == 1)).astype(np.float64),
+        "brierScore": (y_prob - y_true) ** 2,
+    }
+
+
+def mean_interval(values: np.ndarray) -> dict:
+    """Mean with its 95 % normal-approximation interval: ``{"mean", "low", "high"}``."""
+    n = values.size
+    mean = float(values.mean())
+    half = _Z95 * float(values.std(ddof=1)) / math.sqrt(n) if n > 1 else math.inf
+    return {"mean": mean, "low": mean - half, "high": mean + half}
+
+
+def paired_differences(y_true, p_a, p_b) -> dict:
+    """Model a minus model b on the same answers, answer by answer.
+
+    Per answer: log-loss, accuracy and Brier score of a minus those of b; each returned as the mean
+    difference with a 95 % interval (:data:`DIFFERENCE_METHOD`). Pairing removes the variation
+    between answers that both models share, so the interval is far narrower than comparing two
+    separately computed means. ``auc`` is the plain difference of the two AUCs (None with one class).
+    """
+    a = per_answer_losses(y_true, p_a)
+    b = per_answer_losses(y_true, p_b)
+    out = {key: mean_interval(a[key] - b[key]) for key in a}
+    auc_a, auc_b = roc_auc(y_true, p_a), roc_auc(y_true, p_b)
+    out["auc"] = auc_a - auc_b if auc_a is not None and auc_b is not None else None
+    return out

@@ -228,6 +228,8 @@ def _version_create(*, algorithm, config, actor, started_at, data: AnswerArrays)
         data_first_answer_at=data.first_answer_at,
         data_last_answer_at=data.last_answer_at,
         data_digest=data.digest,
+        data_cutoff_id=data.cutoff.id,
+        data_cutoff_at=data.cutoff.at,
         training_started_at=started_at,
         created_by=actor,
     )

@@ -13,6 +13,7 @@ from ..models import ModelVersion
 from ..selectors import production_version
 from .algorithms import algorithm_get
 from .gate import GateDecision, decision_recheck, deploy_decision
+from .monitoring import monitor_quietly
 from .steps import Progress, RetrainOptions, RetrainRun, quiet
 
 SPLITS = ("random", "time")
@@ -100,6 +101,7 @@ def retrain(
         run.store(version, model, data, train, scores, gate)
         run.deploy_if_allowed(version, gate)
         run.finish(version, data, gate)
+        monitor_quietly()  # the serving model (new or kept) scored on the answers after its cutoff
         return RetrainResult(
             version=version, deployed=gate.deploy, gate=gate, production_before=production, timings=run.timings
         )

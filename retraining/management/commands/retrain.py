@@ -8,6 +8,7 @@ from retraining import selectors, services
 from retraining.errors import RetrainingError, TrainingInProgress
 from retraining.irt.metrics import METRIC, METRICS
 from retraining.representations import job_body, retrain_body
+from retraining.services import monitoring
 
 RULE = "=" * 60
 EXIT_ERROR = 1
@@ -46,6 +47,11 @@ class Command(BaseCommand):
             metavar="N",
             help="Skip (exit 0) unless at least N answers arrived since the last trained version.",
         )
+        parser.add_argument(
+            "--if-degraded",
+            action="store_true",
+            help="Run the monitor first; retrain only when production is degraded (exit 0 when healthy).",
+        )
         parser.add_argument("--json", action="store_true", help="Print only the JSON body of POST /api/mlops/retrain.")
         parser.add_argument(
             "--enqueue",
@@ -56,6 +62,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         as_json = options["json"]
+        if options["if_degraded"]:
+            health = monitoring.monitor()
+            if health is None or not health.degraded:
+                why = "no production model to watch" if health is None else health.reason
+                message = f"Skipped: production is not degraded ({why})."
+                self.stdout.write(
+                    json.dumps({"success": True, "skipped": True, "reason": message}) if as_json else message
+                )
+                return
+            if not as_json:
+                self.stdout.write(f"Production {health.version} is degraded: {health.reason}")
         if options["min_new_answers"] is not None:
             fresh = selectors.new_answers_count()
             if fresh is not None and fresh < options["min_new_answers"]:

@@ -1,0 +1,43 @@
+"""A version's training cutoff: the newest answer it could see.
+
+Answers get integer keys in arrival order, so "answers a version never saw" is a key range
+(``id > cutoff``). Where keys are not integers (MongoDB's object ids) the arrival time stands in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    id: int | None
+    at: datetime | None
+
+    @property
+    def known(self) -> bool:
+        return self.id is not None or self.at is not None
+
+    def after(self) -> Q:
+        """Answers that arrived after the cutoff."""
+        if self.id is not None:
+            return Q(id__gt=self.id)
+        if self.at is not None:
+            return Q(created_at__gt=self.at)
+        return Q()
+
+    def through(self) -> Q:
+        """Answers that had arrived by the cutoff."""
+        if self.id is not None:
+            return Q(id__lte=self.id)
+        if self.at is not None:
+            return Q(created_at__lte=self.at)
+        return Q()
+
+    def __lt__(self, other: Cutoff) -> bool:
+        if self.id is not None and other.id is not None:
+            return self.id < other.id
+        return (self.at is not None and other.at is not None) and self.at < other.at

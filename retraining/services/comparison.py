@@ -1,0 +1,284 @@
+"""Two versions scored on the same answers, with the uncertainty of their difference.
+
+The one comparison of the project: the gate, the API, the admin and the ``evaluate`` command call
+:func:`compare`. A metric from one run's held-out answers is never set beside another run's.
+
+Which answers (unless the caller gives them): the most recent answers that neither version trained
+on - every answer that arrived after the newer version's training cutoff, plus the newer version's
+held-out answers that arrived after the older one's cutoff. When fewer than
+``MLOPS_MIN_COMPARISON_ANSWERS`` exist, the newer version's whole held-out set is used instead
+("held-out"), and the share of those answers each version trained on is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Max
+
+from training_data.models import TrainingData
+
+from ..errors import NotComparable
+from ..irt import metrics
+from ..models import ModelVersion
+from ..selectors import AnswerArrays, answers_concat, answers_load
+from ..serving import StoredModel, stored_model
+from .evaluation import holdout_mask
+
+FRESH = "fresh"  # answers neither version trained on
+HELD_OUT = "held-out"  # too few fresh answers: the newer version's whole held-out set
+GIVEN = "given"  # answers chosen by the caller (e.g. a file)
+
+#: The differences reported, and whether a lower value is better.
+DIFFERENCES = (("logLoss", True), ("accuracy", False), ("brierScore", True))
+NO_SIGNIFICANT_DIFFERENCE = "no significant difference"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean difference (a minus b) with its 95 % interval."""
+
+    mean: float
+    low: float
+    high: float
+
+    def verdict(self, *, lower_is_better: bool) -> str:
+        """ "better" / "worse" (for a against b) when the interval excludes zero, else no difference."""
+        if self.low <= 0 <= self.high:
+            return NO_SIGNIFICANT_DIFFERENCE
+        return "better" if (self.high < 0) == lower_is_better else "worse"
+
+    def as_json(self) -> dict:
+        return {"mean": self.mean, "low": self.low, "high": self.high}
+
+
+@dataclass(frozen=True)
+class TrainingWindow:
+    """The answers a version was given, reproduced: its training part and its held-out part."""
+
+    data: AnswerArrays
+    held: np.ndarray  # True for the held-out answers
+
+    def held_out(self) -> AnswerArrays:
+        return self.data.subset(self.held)
+
+    def trained_on(self, ids: np.ndarray) -> np.ndarray:
+        return np.isin(ids, self.data.ids[~self.held])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Versions ``a`` and ``b`` scored on the same ``answers``; differences are a minus b."""
+
+    a: str
+    b: str
+    answers: int
+    selection: str  # FRESH, HELD_OUT or GIVEN
+    in_sample_share: dict[str, float | None]  # share of the answers each version trained on
+    cold_start_share: dict[str, float]  # share predicted for an unknown learner or question
+    metrics: dict[str, dict]  # each version's metrics on these answers
+    differences: dict[str, Interval]  # logLoss, accuracy, brierScore
+    auc_difference: float | None
+    data_cutoff_id: int | None  # the newest answer key when compared
+    method: str = metrics.DIFFERENCE_METHOD
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def verdict(self, metric: str = "logLoss") -> str:
+        """a against b on one metric: "better", "worse" or "no significant difference"."""
+        lower_is_better = dict(DIFFERENCES)[metric]
+        return self.differences[metric].verdict(lower_is_better=lower_is_better)
+
+    def summary(self) -> str:
+        """One line for people: which is better on log-loss and by how much, on which answers."""
+        ll = self.differences["logLoss"]
+        verdict = self.verdict("logLoss")
+        said = verdict if verdict == NO_SIGNIFICANT_DIFFERENCE else f"{self.a} is {verdict} than {self.b}"
+        return (
+            f"{said}: log-loss difference {ll.mean:+.4f} (95 % interval {ll.low:+.4f} to {ll.high:+.4f}) "
+            f"on {self.answers} {self.selection} answers"
+        )
+
+    def as_json(self) -> dict:
+        """The API's shape (``GET /api/mlops/versions/<a>/compare/<b>``)."""
+        shown = {key for key in self.metrics.get(self.a, {}) if key not in ("calibration", "confusion")}
+        return {
+            "a": self.a,
+            "b": self.b,
+            "answers": self.answers,
+            "selection": self.selection,
+            "inSampleShare": self.in_sample_share,
+            "coldStartShare": self.cold_start_share,
+            "metrics": {name: {k: v for k, v in m.items() if k in shown} for name, m in self.metrics.items()},
+            "difference": {
+                **{key: interval.as_json() for key, interval in self.differences.items()},
+                "auc": self.auc_difference,
+            },
+            "verdict": {key: self.verdict(key) for key, _ in DIFFERENCES},
+            "method": self.method,
+            "dataCutoff": self.data_cutoff_id,
+        }
+
+
+# ----------------------------------------------------------------------------- the service
+def compare(
+    a: ModelVersion,
+    b: ModelVersion,
+    *,
+    answers: AnswerArrays | None = None,
+    windows: dict[int, TrainingWindow] | None = None,
+    models: dict[int, StoredModel] | None = None,
+) -> Comparison:
+    """Score ``a`` and ``b`` on the same answers and return their paired differences.
+
+    ``answers`` overrides the default choice (module docstring). ``windows`` and ``models`` give
+    what a caller already holds in memory (the retrain: its candidate's data, split and model) so
+    they are not reloaded; by default both are rebuilt from the database.
+    Learners or questions a version never saw get its cold-start predictions.
+    """
+    _check_comparable(a, b)
+    windows = dict(windows or {})
+    if answers is None:
+        data, selection, trained = _select(a, b, windows)
+    else:
+        data, selection = answers, GIVEN
+        trained = {v.pk: _trained_on(v, data.ids, windows) if data.ids.size else None for v in (a, b)}
+    if len(data) < 2:
+        raise NotComparable(
+            f"Too few answers to compare {a.version} with {b.version} ({len(data)}); collect more answers"
+        )
+    models = models or {}
+    predictions = {v.pk: (models.get(v.pk) or stored_model(v)).predict_answers(data) for v in (a, b)}
+    scores = {v.version: metrics.evaluate(data.correct, predictions[v.pk].probability) for v in (a, b)}
+    paired = metrics.paired_differences(data.correct, predictions[a.pk].probability, predictions[b.pk].probability)
+    return Comparison(
+        a=a.version,
+        b=b.version,
+        answers=len(data),
+        selection=selection,
+        in_sample_share={v.version: None if trained[v.pk] is None else float(np.mean(trained[v.pk])) for v in (a, b)},
+        cold_start_share={
+            v.version: float(np.mean(predictions[v.pk].cold_user | predictions[v.pk].cold_question)) for v in (a, b)
+        },
+        metrics=scores,
+        differences={key: Interval(**paired[key]) for key, _ in DIFFERENCES},
+        auc_difference=paired["auc"],
+        data_cutoff_id=_newest_answer_id(),
+    )
+
+
+def compare_cached(a: ModelVersion, b: ModelVersion) -> Comparison:
+    """:func:`compare` on the default answers, kept per pair and per newest answer key.
+
+    A new answer changes the key (it may change the answers chosen), so cached results never go
+    stale; finished versions never change.
+    """
+    _check_comparable(a, b)
+    key = ":".join(
+        str(part)
+        for part in (
+            "irt:compare",
+            a.pk,
+            _stamp(a),
+            b.pk,
+            _stamp(b),
+            _newest_answer_id(),
+            settings.MLOPS_MIN_COMPARISON_ANSWERS,
+        )
+    )
+    found = cache.get(key)
+    if found is None:
+        found = compare(a, b)
+        cache.set(key, found, timeout=24 * 3600)
+    return found
+
+
+def _stamp(version: ModelVersion) -> str:
+    done = version.training_completed_at
+    return f"{done.timestamp():.6f}" if done else "-"
+
+
+def training_window(version: ModelVersion) -> TrainingWindow | None:
+    """The answers ``version`` was given and its held-out split, reloaded from its recorded config.
+
+    Answer keys grow in arrival order, so "its limit newest answers among those that had arrived
+    by its cutoff" is the same set as when it trained; the digest proves it. None when that cannot
+    be reproduced (no cutoff recorded, or answers deleted since).
+    """
+    config = version.config or {}
+    if not version.cutoff.known or "validationSplit" not in config:
+        return None
+    data = answers_load(
+        limit=config.get("limit"), since=_since(config.get("since")), keys=version.cutoff.through(), with_labels=False
+    )
+    if data.digest != version.data_digest:
+        return None
+    held = holdout_mask(
+        data,
+        validation_split=config["validationSplit"],
+        random_seed=config.get("randomSeed", settings.MLOPS_RANDOM_SEED),
+        split=config.get("split", "random"),
+    )
+    return TrainingWindow(data=data, held=held)
+
+
+# ----------------------------------------------------------------------------- its steps
+def _check_comparable(a: ModelVersion, b: ModelVersion) -> None:
+    if a.pk == b.pk:
+        raise NotComparable(f"Choose two different versions to compare (both are {a.version})")
+    for version in (a, b):
+        if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED) and not version.parameters:
+            raise NotComparable(f"Version {version.version} has no model to compare (status {version.status})")
+
+
+def _select(a: ModelVersion, b: ModelVersion, windows: dict) -> tuple[AnswerArrays, str, dict]:
+    newer, older = (b, a) if a.cutoff < b.cutoff else (a, b)
+    after_both = answers_load(keys=newer.cutoff.after(), with_labels=False)
+    window = windows.get(newer.pk) or training_window(newer)
+    held = window.held_out() if window is not None else after_both.subset(np.zeros(0, dtype=np.int64))
+    fresh = answers_concat([after_both, held.subset(_after(older, held))])
+    if len(fresh) >= settings.MLOPS_MIN_COMPARISON_ANSWERS or window is None:
+        return fresh, FRESH, {a.pk: np.zeros(len(fresh), bool), b.pk: np.zeros(len(fresh), bool)}
+    widened = answers_concat([after_both, held])
+    trained = {newer.pk: np.zeros(len(widened), bool), older.pk: _trained_on(older, widened.ids, windows)}
+    return widened, HELD_OUT, trained
+
+
+def _after(version: ModelVersion, data: AnswerArrays) -> np.ndarray:
+    """Which of these answers arrived after the version's cutoff."""
+    if version.cutoff.id is not None and data.ids.dtype == np.int64:
+        return data.ids > version.cutoff.id
+    later = TrainingData.objects.filter(version.cutoff.after(), pk__in=list(data.ids)).values_list("pk", flat=True)
+    return np.isin(data.ids, np.array(list(later), dtype=data.ids.dtype))
+
+
+def _trained_on(version: ModelVersion, ids: np.ndarray, windows: dict) -> np.ndarray:
+    """Which of these answers ``version`` trained on (an unknown split counts as trained: the
+    honest side of the doubt)."""
+    if version.cutoff.id is not None and ids.dtype == np.int64 and not (ids <= version.cutoff.id).any():
+        return np.zeros(ids.size, bool)
+    window = windows.get(version.pk) or training_window(version)
+    if window is not None:
+        windows[version.pk] = window
+        return window.trained_on(ids)
+    if version.cutoff.id is not None and ids.dtype == np.int64:
+        return ids <= version.cutoff.id
+    return np.ones(ids.size, bool)
+
+
+def _since(value: str | None) -> date | datetime | None:
+    if not value:
+        return None
+    return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+
+
+def _newest_answer_id() -> int | None:
+    newest = TrainingData.objects.aggregate(newest=Max("id"))["newest"]
+    return newest if isinstance(newest, int) or newest is None else None
+
+
+def interval_text(interval: Interval) -> str:
+    return f"{interval.mean:+.4f} ({interval.low:+.4f} to {interval.high:+.4f})"
