@@ -32,7 +32,11 @@ def retrain_body(result) -> dict:
         "trainingDataCount": version.training_data_count,
         "duration": version.duration,
         "deployed": result.deployed,
-        "decision": {"deploy": result.decision["deploy"], "reason": result.decision["reason"]},
+        "decision": {
+            "deploy": result.decision["deploy"],
+            "reason": result.decision["reason"],
+            "needsReview": result.decision.get("needsReview", False),
+        },
     }
 
 

@@ -18,13 +18,14 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def population(
-    *, n_users=200, n_questions=30, per_user=20, seed=0, difficulty_seed=0, flip=False, start=START, step=1.0
+    *, n_users=200, n_questions=30, per_user=20, seed=0, draw=0, difficulty_seed=0, flip=False, start=START, step=1.0
 ):
     """Answers drawn from a known 2PL. Learners' abilities come from ``seed``; question
     difficulties from ``difficulty_seed`` (``flip``: every difficulty negated, a changed population).
-    Answers are ``step`` seconds apart from ``start``."""
-    rng = np.random.default_rng(seed)
-    theta = rng.normal(size=n_users)
+    Answers are ``step`` seconds apart from ``start``; ``draw`` picks another sample of answers.
+    """
+    theta = np.random.default_rng(seed).normal(size=n_users)
+    rng = np.random.default_rng([seed, draw])
     b = np.random.default_rng(1000 + difficulty_seed).normal(0, 1.5, n_questions)
     if flip:
         b = -b
@@ -64,10 +65,10 @@ def test_a_rollback_candidate_trained_on_an_old_population_is_shown_worse_on_tod
 def test_two_models_of_the_same_population_show_no_significant_difference(add_answers):
     add_answers(population(seed=2), prefix="first")
     v1 = services.retrain(limit=4000).version
-    add_answers(population(seed=2, start=START + timedelta(days=1)), prefix="second")
+    add_answers(population(seed=2, draw=1, start=START + timedelta(days=1)), prefix="second")
     v2 = services.retrain(limit=4000).version
     # Today's answers from the same learners and questions: neither version saw them.
-    add_answers(population(seed=2, per_user=5, start=START + timedelta(days=2)), prefix="today")
+    add_answers(population(seed=2, draw=2, per_user=5, start=START + timedelta(days=2)), prefix="today")
 
     result = compare(v2, v1)
 

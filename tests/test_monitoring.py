@@ -29,7 +29,9 @@ def serving(add_answers):
 
 
 def _this_week(add_answers, *, flip):
-    answers = population(seed=7, per_user=5, flip=flip, start=timezone.now() - timedelta(days=6), step=SIX_DAYS / 1000)
+    answers = population(
+        seed=7, draw=1, per_user=5, flip=flip, start=timezone.now() - timedelta(days=6), step=SIX_DAYS / 1000
+    )
     add_answers(answers, prefix="week")
 
 
@@ -73,7 +75,7 @@ def test_a_shifted_answer_generating_model_turns_monitoring_degraded(
 
 
 def test_too_few_answers_are_not_enough_to_call_it_degraded(serving, add_answers):
-    answers = population(seed=7, n_users=20, per_user=5, flip=True, start=timezone.now() - timedelta(days=2))
+    answers = population(seed=7, draw=2, n_users=20, per_user=5, flip=True, start=timezone.now() - timedelta(days=2))
     add_answers(answers, prefix="few")
     health = monitoring.monitor()
     assert not health.degraded and "too few answers" in health.reason
@@ -110,7 +112,8 @@ def test_retrain_if_degraded_skips_a_healthy_production_and_retrains_a_degraded_
 
     MonitoringDay.objects.all().delete()
     add_answers(
-        population(seed=7, per_user=10, flip=True, start=timezone.now() - timedelta(days=3), step=100), prefix="shift"
+        population(seed=7, draw=3, per_user=10, flip=True, start=timezone.now() - timedelta(days=3), step=100),
+        prefix="shift",
     )
     out = io.StringIO()
     call_command("retrain", "--if-degraded", stdout=out)

@@ -32,9 +32,11 @@ def holdout_mask(data: AnswerArrays, *, validation_split: float, random_seed: in
     return rank < np.floor(validation_split * counts[data.users] + 0.5)
 
 
-def holdout_evaluate(model, data: AnswerArrays, train, held, production, algorithm) -> tuple[dict, dict | None]:
-    """The candidate's held-out metrics, with the heuristic baseline's and the serving model's on
-    the same answers; also the serving model's full metrics (None when nothing serves)."""
+def holdout_evaluate(model, data: AnswerArrays, train, held, algorithm) -> dict:
+    """The candidate's held-out metrics, with the heuristic baseline's on the same answers.
+
+    The serving model is not scored here: it may have trained on many of these answers. The gate
+    compares it with the candidate through :func:`~retraining.services.comparison.compare`."""
     y_held = data.correct[held]
     scores = metrics.evaluate(y_held, model.predict_proba(data.users[held], data.items[held]))
     if algorithm != BASELINE:
@@ -43,18 +45,21 @@ def holdout_evaluate(model, data: AnswerArrays, train, held, production, algorit
             "algorithm": BASELINE,
             **metrics.headline(metrics.evaluate(y_held, baseline.predict_proba(data.users[held], data.items[held]))),
         }
-    if production is None:
-        return scores, None
-    served = StoredModel.from_version(production).predict(
-        [data.user_ids[u] for u in data.users[held]], [data.question_ids[q] for q in data.items[held]]
-    )
-    production_scores = metrics.evaluate(y_held, served.probability)
-    scores["production"] = {
-        "version": production.version,
-        **metrics.headline(production_scores),
-        "coldStartShare": float(np.mean(served.cold_user | served.cold_question)),
+    return scores
+
+
+def production_entry(comparison) -> dict:
+    """The serving model's figures for a candidate's metrics: scored on the comparison's answers."""
+    name = comparison.b
+    return {
+        "version": name,
+        **metrics.headline(comparison.metrics[name]),
+        "coldStartShare": comparison.cold_start_share[name],
+        "answers": comparison.answers,
+        "selection": comparison.selection,
+        "inSampleShare": comparison.in_sample_share[name],
+        "candidate": metrics.headline(comparison.metrics[comparison.a]),
     }
-    return scores, production_scores
 
 
 def _sizes(data: AnswerArrays) -> dict:

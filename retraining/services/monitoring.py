@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -124,14 +123,12 @@ def monitor(*, today: date | None = None) -> Health | None:
             baseline_log_loss=round(result.baseline["logLoss"], 4),
             answers=result.window_answers,
         )
-        transaction.on_commit(
-            lambda: signals.production_degraded.send_robust(
-                sender=ModelVersion,
-                version=version,
-                reason=result.reason,
-                log_loss=result.window_log_loss["mean"],
-                baseline_log_loss=result.baseline["logLoss"],
-            )
+        signals.send_after_commit(
+            signals.production_degraded,
+            version=version,
+            reason=result.reason,
+            log_loss=result.window_log_loss["mean"],
+            baseline_log_loss=result.baseline["logLoss"],
         )
     return result
 

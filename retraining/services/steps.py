@@ -14,14 +14,16 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ..audit import audit
-from ..errors import NoTrainingData, RetrainingError
+from ..errors import NotComparable, NoTrainingData, RetrainingError
 from ..irt.metrics import METRIC
 from ..models import Deployment, ModelVersion
 from ..selectors import AnswerArrays, answers_load
-from ..signals import retrain_completed, retrain_failed, send_after_commit
+from ..serving import StoredModel
+from ..signals import gate_needs_review, retrain_completed, retrain_failed, send_after_commit
 from .algorithms import Algorithm
+from .comparison import TrainingWindow, compare
 from .deploy import _actor_name, version_deploy
-from .evaluation import holdout_evaluate, holdout_mask
+from .evaluation import holdout_evaluate, holdout_mask, production_entry
 from .gate import GateDecision
 from .lease import TrainingLease
 from .parameters import _parameters
@@ -141,9 +143,9 @@ class RetrainRun:
         self.step("learned", "Retraining", "Learning algorithm completed")
         return model
 
-    def evaluate(self, model, data, train, held, production) -> tuple[dict, dict | None]:
+    def evaluate(self, model, data, train, held) -> dict:
         self.step("evaluating", "Evaluation", "Evaluating model performance...")
-        scores, production_scores = holdout_evaluate(model, data, train, held, production, self.options.algorithm.name)
+        scores = holdout_evaluate(model, data, train, held, self.options.algorithm.name)
         scores["trainCount"] = int(train.sum())
         scores["validationCount"] = int(held.sum())
         mark = "✅" if scores["accuracy"] > settings.MLOPS_AUTO_DEPLOY_THRESHOLD else "⚠️"
@@ -151,10 +153,32 @@ class RetrainRun:
         self.report("Evaluation", f"RMSE: {METRIC['rmse'].format(scores['rmse'])}")
         self.step("evaluated", "Retraining", "Model evaluation completed")
         self.lap("evaluate")
-        return scores, production_scores
+        return scores
+
+    def compare_with_production(self, version, model, data, train, held, production, scores: dict) -> tuple:
+        """The candidate against the serving model on the same answers (its data, split and model as
+        held in memory); ``(None, why)`` when they cannot be compared. Adds production's figures on
+        those answers to ``scores``."""
+        version.parameters = _parameters(model, data, train, self.options.algorithm.name)
+        if production is None:
+            return None, ""
+        try:
+            comparison = compare(
+                version,
+                production,
+                windows={version.pk: TrainingWindow(data=data, held=held)},
+                models={version.pk: StoredModel.from_version(version)},
+            )
+        except NotComparable as error:
+            return None, str(error)
+        scores["production"] = production_entry(comparison)
+        self.report("Evaluation", f"Against production {production.version}: {comparison.summary()}")
+        self.lap("compare")
+        return comparison, ""
 
     def store(self, version, model, data, train, scores: dict, gate: GateDecision) -> None:
-        version.parameters = _parameters(model, data, train, self.options.algorithm.name)
+        if not version.parameters:
+            version.parameters = _parameters(model, data, train, self.options.algorithm.name)
         version.metrics = scores
         version.decision = gate.as_json()
         version.status = ModelVersion.Status.COMPLETED
@@ -192,11 +216,14 @@ class RetrainRun:
             accuracy=round(gate.accuracy, 4),
             log_loss=round(gate.log_loss, 4),
             deployed=gate.deploy,
+            needs_review=gate.needs_review,
             reason=gate.reason,
             duration=version.duration,
             actor=_actor_name(self.actor, self.actor_name),
         )
         send_after_commit(retrain_completed, version=version, deployed=gate.deploy, reason=gate.reason)
+        if gate.needs_review:
+            send_after_commit(gate_needs_review, version=version, reason=gate.reason)
 
     def fail(self, error: BaseException) -> None:
         if self.version is not None:

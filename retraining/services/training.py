@@ -87,13 +87,15 @@ def retrain(
             started(version)
         train, held = run.holdout(data)
         model = run.fit(data, train)
-        scores, production_scores = run.evaluate(model, data, train, held, production)
+        scores = run.evaluate(model, data, train, held)
+        comparison, why_not = run.compare_with_production(version, model, data, train, held, production, scores)
         gate = decision_recheck(
             deploy_decision(
                 candidate=scores,
                 production=production,
-                production_metrics=production_scores,
+                comparison=comparison,
                 auto_deploy=options.auto_deploy,
+                comparison_error=why_not,
             ),
             compared_with=production,
             serving_now=production_version(),

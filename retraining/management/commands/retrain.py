@@ -174,21 +174,44 @@ class Command(BaseCommand):
             if m.get(metric.key) is not None:
                 write(f"   {metric.label}: {metric.format(m[metric.key])}")
         write(f"   Held-out answers: {m['validationCount']} (trained on {m['trainCount']})")
-        for key, label in (("production", "Production"), ("baseline", "Heuristic baseline")):
-            other = m.get(key)
-            if other:
-                name = f"{label} {other['version']}" if key == "production" else label
-                auc = f"AUC {METRIC['auc'].format(other['auc'])}, " if other.get("auc") is not None else ""
-                write(
-                    f"   {name} on the same answers: accuracy {METRIC['accuracy'].format(other['accuracy'])}, "
-                    f"{auc}log-loss {METRIC['logLoss'].format(other['logLoss'])}"
-                )
+        baseline = m.get("baseline")
+        if baseline:
+            auc = f"AUC {METRIC['auc'].format(baseline['auc'])}, " if baseline.get("auc") is not None else ""
+            accuracy = METRIC["accuracy"].format(baseline["accuracy"])
+            write(
+                f"   Heuristic baseline on the same answers: accuracy {accuracy}, "
+                f"{auc}log-loss {METRIC['logLoss'].format(baseline['logLoss'])}"
+            )
+        compared = result.decision.get("comparison")
+        if compared:
+            self._comparison(write, compared)
         write("")
         if result.deployed:
             write(self.style.SUCCESS("Model deployed to production!"))
             write(f"   Why: {result.decision['reason']}")
         else:
             write(f"Model not deployed: {result.decision['reason']}.")
+        if result.decision.get("needsReview"):
+            write(self.style.WARNING("⚠️ NEEDS REVIEW: only the accuracy floor held back a better model."))
         write(RULE)
         write("")
         write("Database connection closed")
+
+    def _comparison(self, write, compared: dict) -> None:
+        candidate, production = compared["a"], compared["b"]
+        shares = ", ".join(
+            f"{name} {'unknown' if share is None else f'{share:.0%}'}"
+            for name, share in compared["inSampleShare"].items()
+        )
+        write("")
+        write(
+            f"Compared with production {production} on {compared['answers']} {compared['selection']} answers "
+            f"(share each trained on: {shares}):"
+        )
+        for key in ("logLoss", "accuracy", "brierScore"):
+            d = compared["difference"][key]
+            ours, theirs = compared["metrics"][candidate][key], compared["metrics"][production][key]
+            write(
+                f"   {METRIC[key].label}: {ours:.4f} vs {theirs:.4f}, difference {d['mean']:+.4f} "
+                f"(95 % interval {d['low']:+.4f} to {d['high']:+.4f}): {compared['verdict'][key]}"
+            )
