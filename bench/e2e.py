@@ -201,7 +201,50 @@ def progress(n):
     }
 
 
+def compare(n):
+    """Two versions compared on ``n`` answers neither trained on: cold (nothing cached), then the
+    cached call; beside loading those answers alone (the baseline: the least a comparison reads)."""
+    from retraining.selectors import answers_load
+    from retraining.services.comparison import compare as compare_versions
+    from retraining.services.comparison import compare_cached
+
+    prepare(200_000)
+    older = services.retrain(limit=100_000, auto_deploy=False, actor_name="bench").version
+    newer = services.retrain(limit=200_000, auto_deploy=False, actor_name="bench").version
+    demo_data_generate(users=max(n // 50, 1), questions=500, answers=n, seed=2)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {TrainingData._meta.db_table}")
+    before = rss_mib()
+    start = time.perf_counter()
+    loaded = len(answers_load(keys=newer.cutoff.after(), with_labels=False))
+    load = time.perf_counter() - start
+    start = time.perf_counter()
+    result = compare_versions(newer, older)
+    cold = time.perf_counter() - start
+    compare_cached(newer, older)
+    start = time.perf_counter()
+    compare_cached(newer, older)
+    cached = time.perf_counter() - start
+    return {
+        "answers": result.answers,
+        "loaded": loaded,
+        "load": load,
+        "compare": cold,
+        "cached": cached,
+        "peak_mib": rss_mib(),
+        "baseline_mib": before,
+    }
+
+
 if __name__ == "__main__":
     action, count = sys.argv[1], int(sys.argv[2])
-    actions = {"prepare": prepare, "retrain": retrain, "api": api, "loaders": loaders, "progress": progress}
+    actions = {
+        "prepare": prepare,
+        "retrain": retrain,
+        "api": api,
+        "loaders": loaders,
+        "progress": progress,
+        "compare": compare,
+    }
     print(json.dumps(actions[action](count)))

@@ -230,6 +230,26 @@ def answers_load(
             gc.enable()
 
 
+def answers_given(user_hashes, question_ids, correct) -> AnswerArrays:
+    """Answers that are not stored (a file's, say): no keys, so nothing is known of who trained on them."""
+    users, user_list = _encode(tuple(user_hashes))
+    items, question_list = _encode(tuple(question_ids))
+    empty = np.zeros(0, dtype=np.int64)
+    return AnswerArrays(
+        users=users,
+        items=items,
+        correct=np.fromiter(correct, np.int8, users.size),
+        user_ids=user_list,
+        question_ids=question_list,
+        difficulty_labels=np.full(len(question_list), np.nan),
+        first_answer_at=None,
+        last_answer_at=None,
+        digest="",
+        ids=empty,
+        cutoff=Cutoff(None, None),
+    )
+
+
 def _encode(values: tuple) -> tuple[np.ndarray, list]:
     """Dense codes in first-seen order, and the distinct values in that order."""
     distinct = list(dict.fromkeys(values))

@@ -117,3 +117,33 @@ def test_comparing_a_version_with_itself_or_with_a_failed_one_is_refused(add_ans
         compare(version, version)
     with pytest.raises(NotComparable, match="v9 has no model"):
         compare(version, failed)
+
+
+def test_the_evaluate_command_compares_two_versions_on_a_file_or_on_fresh_answers(add_answers, tmp_path):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    add_answers(population(seed=1), prefix="old")
+    services.retrain(limit=4000)
+    today = population(seed=1, draw=1, flip=True, start=START + timedelta(days=30))
+    add_answers(today, prefix="new")
+    services.retrain(limit=4000)
+
+    out = io.StringIO()
+    call_command("evaluate", "v1", "--against", "v2", "--json", stdout=out)
+    fresh = json.loads(out.getvalue())
+    assert fresh["selection"] == "fresh" and fresh["verdict"]["logLoss"] == "worse"
+
+    path = tmp_path / "today.csv"
+    later = population(seed=1, draw=2, per_user=5, flip=True, start=START + timedelta(days=31))
+    path.write_text(
+        "user_id,question_id,correct,answered_at\n" + "".join(f"{u},{q},{c},{t.isoformat()}\n" for u, q, c, t in later)
+    )
+    out = io.StringIO()
+    call_command("evaluate", "v1", str(path), "--against", "v2", stdout=out)
+    report = out.getvalue()
+    assert "v1 against v2 on the answers in" in report and "(1000 answers)" in report
+    assert "Share each trained on: v1 unknown, v2 unknown" in report
+    assert "Log-loss:" in report and ": worse" in report

@@ -25,7 +25,7 @@ from training_data.models import TrainingData
 from ..errors import NotComparable
 from ..irt import metrics
 from ..models import ModelVersion
-from ..selectors import AnswerArrays, answers_concat, answers_load
+from ..selectors import AnswerArrays, answers_concat, answers_given, answers_load
 from ..serving import StoredModel, stored_model
 from .evaluation import holdout_mask
 
@@ -168,6 +168,17 @@ def compare(
         auc_difference=paired["auc"],
         data_cutoff_id=_newest_answer_id(),
     )
+
+
+def compare_on_file(a: ModelVersion, b: ModelVersion, *, path, file_format: str | None = None) -> Comparison:
+    """:func:`compare` on an answers file (the import layouts). Nothing is known of who trained on
+    a file's answers, so the in-sample shares are None. ``ImportFailed`` for an unreadable file."""
+    from training_data.services import answer_file_rows
+
+    rows = list(answer_file_rows(path, file_format=file_format))
+    if not rows:
+        raise NotComparable(f"{path} holds no answers to compare on")
+    return compare(a, b, answers=answers_given([r[0] for r in rows], [r[1] for r in rows], [r[4] for r in rows]))
 
 
 def compare_cached(a: ModelVersion, b: ModelVersion) -> Comparison:

@@ -4,23 +4,32 @@ from django.core.management.base import BaseCommand, CommandError
 
 from retraining import selectors, services
 from retraining.errors import RetrainingError
-from retraining.irt.metrics import METRICS
+from retraining.irt.metrics import METRIC, METRICS
+from retraining.services.comparison import compare, compare_on_file
 from training_data.services import ImportFailed
 
 
 class Command(BaseCommand):
     help = (
-        "Backtest a stored model version on an answers file (the import layouts): its held-out metrics on "
-        "those answers, without storing anything."
+        "Backtest a stored model version on an answers file (the import layouts): its metrics on those answers, "
+        "without storing anything. With --against, compare it with another version on the same answers (the file's, "
+        "or by default the stored answers neither trained on): paired differences with 95 % intervals."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("version", help='Version name like "v2" (or its primary key).')
-        parser.add_argument("file", help="CSV/TSV answers file in one of the import layouts.")
+        parser.add_argument(
+            "file", nargs="?", help="CSV/TSV answers file in one of the import layouts (optional with --against)."
+        )
+        parser.add_argument("--against", metavar="VERSION", help="Compare with this version on the same answers.")
         parser.add_argument("--format", choices=["csv", "tsv"], help="Delimiter; detected when omitted.")
         parser.add_argument("--json", action="store_true", help="Print the metrics as JSON.")
 
     def handle(self, *args, **options):
+        if options["against"]:
+            return self._compare(options)
+        if not options["file"]:
+            raise CommandError("Give an answers file, or --against VERSION to compare two versions")
         try:
             version = selectors.version_get(options["version"])
             backtest = services.version_backtest(version=version, path=options["file"], file_format=options["format"])
@@ -36,3 +45,33 @@ class Command(BaseCommand):
             if backtest.metrics.get(metric.key) is not None:
                 self.stdout.write(f"   {metric.label}: {metric.format(backtest.metrics[metric.key])}")
         self.stdout.write(f"   Cold starts (unknown user or question): {backtest.cold_start_share:.1%}")
+
+    def _compare(self, options):
+        try:
+            version = selectors.version_get(options["version"])
+            other = selectors.version_get(options["against"])
+            if options["file"]:
+                result = compare_on_file(version, other, path=options["file"], file_format=options["format"])
+            else:
+                result = compare(version, other)
+        except (RetrainingError, ImportFailed) as error:
+            raise CommandError(str(error)) from None
+        if options["json"]:
+            self.stdout.write(json.dumps(result.as_json(), indent=2))
+            return
+        a, b = result.a, result.b
+        where = f"the answers in {options['file']}" if options["file"] else f"the {result.selection} answers"
+        self.stdout.write(f"{a} against {b} on {where} ({result.answers} answers):")
+        shares = ", ".join(
+            f"{name} {'unknown' if share is None else f'{share:.0%}'}" for name, share in result.in_sample_share.items()
+        )
+        self.stdout.write(f"   Share each trained on: {shares}")
+        for key in ("logLoss", "accuracy", "brierScore"):
+            d = result.differences[key]
+            self.stdout.write(
+                f"   {METRIC[key].label}: {result.metrics[a][key]:.4f} vs {result.metrics[b][key]:.4f}, difference "
+                f"{d.mean:+.4f} (95 % interval {d.low:+.4f} to {d.high:+.4f}): {result.verdict(key)}"
+            )
+        if result.auc_difference is not None:
+            self.stdout.write(f"   AUC difference: {result.auc_difference:+.4f}")
+        self.stdout.write(f"   Intervals: {result.method}")
