@@ -22,6 +22,7 @@ from . import charts, console, selectors, services
 from .errors import RetrainingError, TrainingInProgress
 from .irt.metrics import METRIC, METRICS
 from .models import Deployment, ModelVersion
+from .services.comparison import comparison_table
 
 DEPLOY_PERMISSION = "retraining.deploy_modelversion"
 RETRAIN_PERMISSION = "retraining.retrain_model"
@@ -356,8 +357,8 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         context = {
             "can_deploy": (version is not None and request.user.has_perm(DEPLOY_PERMISSION) and version.is_deployable),
             "production": production,
-            "comparison": selectors.version_comparison(version, production)
-            if version and version.metrics and production and production.pk != version.pk
+            "comparison": comparison_table(version, production)
+            if version and version.is_finished and production and production.pk != version.pk
             else None,
             "training": _live() if version is not None and version.status == ModelVersion.Status.TRAINING else None,
             "live_url": reverse("admin:retraining_modelversion_live"),
@@ -405,8 +406,8 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             "rollback": rollback,
             "reason": reason,
             "reason_error": error,
-            "comparison": selectors.version_comparison(version, production)
-            if production and production.pk != version.pk
+            "comparison": comparison_table(version, production)
+            if version.is_finished and production and production.pk != version.pk
             else None,
             "deployable": version.is_deployable,
             "change_url": change_url,

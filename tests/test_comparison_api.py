@@ -58,3 +58,14 @@ def test_unknown_same_or_unauthorised_requests_are_refused_clearly(api, staff, l
     assert same.status_code == 409 and same.json()["code"] == "not_comparable"
     assert api().get("/api/mlops/versions/v1/compare/v2").status_code == 401
     assert api(learner).get("/api/mlops/versions/v1/compare/v2").status_code == 403
+
+
+def test_the_admin_shows_the_same_comparison_with_its_intervals(admin_client, two_populations):
+    old = ModelVersion.objects.get(version="v1")
+    page = admin_client.get(f"/admin/retraining/modelversion/{old.pk}/change/").content.decode()
+    assert 'id="comparison"' in page
+    held_out = ModelVersion.objects.get(version="v2").metrics["validationCount"]
+    assert f"same {held_out} fresh answers" in page and "v1 0 %, v2 0 %" in page
+    assert "worse" in page and "normal approximation" in page
+    confirm = admin_client.get(f"/admin/retraining/modelversion/{old.pk}/deploy/").content.decode()
+    assert 'id="comparison"' in confirm and "worse" in confirm

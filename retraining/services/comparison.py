@@ -170,6 +170,47 @@ def compare(
     )
 
 
+@dataclass(frozen=True)
+class ComparisonTable:
+    """A comparison laid out metric by metric for people (the admin): ``rows`` of
+    ``{key, label, this, other, change, low, high, better}``; ``error`` when none could be made."""
+
+    comparison: Comparison | None
+    rows: list[dict]
+    error: str = ""
+
+
+def comparison_table(version: ModelVersion, other: ModelVersion) -> ComparisonTable:
+    """``version`` against ``other`` on the same answers (:func:`compare_cached`), row by row.
+
+    "better"/"worse" only where the 95 % interval of the paired difference excludes zero; metrics
+    without an interval (AUC, F1, ECE) show their difference and no verdict.
+    """
+    try:
+        comparison = compare_cached(version, other)
+    except NotComparable as error:
+        return ComparisonTable(None, [], str(error))
+    mine, theirs = comparison.metrics[comparison.a], comparison.metrics[comparison.b]
+    rows = []
+    for key in metrics.COMPARED:
+        a, b = mine.get(key), theirs.get(key)
+        interval = comparison.differences.get(key)
+        verdict = comparison.verdict(key) if interval else None
+        rows.append(
+            {
+                "key": key,
+                "label": metrics.METRIC[key].label,
+                "this": a,
+                "other": b,
+                "change": a - b if a is not None and b is not None else None,
+                "low": interval.low if interval else None,
+                "high": interval.high if interval else None,
+                "better": {"better": True, "worse": False}.get(verdict),
+            }
+        )
+    return ComparisonTable(comparison, rows)
+
+
 def compare_on_file(a: ModelVersion, b: ModelVersion, *, path, file_format: str | None = None) -> Comparison:
     """:func:`compare` on an answers file (the import layouts). Nothing is known of who trained on
     a file's answers, so the in-sample shares are None. ``ImportFailed`` for an unreadable file."""
