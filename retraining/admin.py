@@ -19,10 +19,12 @@ from django.utils.http import urlencode
 from mlops_site.admin import ReadOnlyModelAdmin
 
 from . import charts, console, selectors, services
-from .errors import RetrainingError, TrainingInProgress
+from .errors import NotComparable, RetrainingError, TrainingInProgress
 from .irt.metrics import METRIC, METRICS
 from .models import Deployment, ModelVersion
-from .services.comparison import comparison_table
+from .services import comparison as comparisons
+from .services import monitoring
+from .serving import stored_model
 
 DEPLOY_PERMISSION = "retraining.deploy_modelversion"
 RETRAIN_PERMISSION = "retraining.retrain_model"
@@ -57,6 +59,36 @@ def _chart(svg, width: int = 560) -> str:
     return format_html('<div class="chart-box" style="width:{}px;max-width:calc(100vw - 48px)">{}</div>', width, svg)
 
 
+def _difficulty_scatter(a: ModelVersion, b: ModelVersion):
+    """Each question both versions know: its difficulty under ``a`` (x) against under ``b`` (y)."""
+    model_a, model_b = stored_model(a), stored_model(b)
+    shared = [q for q in model_a.question_ids if q in set(model_b.question_ids)]
+    positions_a, positions_b = model_a.question_positions(shared), model_b.question_positions(shared)
+    slope_a, intercept_a = model_a.item_parameters(positions_a)
+    slope_b, intercept_b = model_b.item_parameters(positions_b)
+    difficulty_a, difficulty_b = -intercept_a / slope_a, -intercept_b / slope_b
+    points = list(zip(shared, difficulty_a.tolist(), difficulty_b.tolist(), strict=True))
+    return charts.scatter(
+        points,
+        title=f"Question difficulty: {a.version} against {b.version}",
+        x_label=f"difficulty under {a.version} (logits)",
+        y_label=f"difficulty under {b.version} (logits)",
+        subtitle=f"{len(points):,} questions both know; off the dashed line = moved",
+    )
+
+
+def _same_answers(version: ModelVersion | None, production: ModelVersion | None) -> dict | None:
+    """``version`` against the serving version on the same recent answers (the comparison service)."""
+    if version is None or production is None or production.pk == version.pk:
+        return None
+    if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED):
+        return None
+    try:
+        return {"view": console.comparison_view(comparisons.compare_cached(version, production))}
+    except NotComparable as error:
+        return {"error": str(error)}
+
+
 def _version_link(version: ModelVersion | None) -> str:
     if version is None:
         return "-"
@@ -71,6 +103,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         "version",
         "algorithm",
         "status_badge",
+        "decision_column",
         "accuracy",
         "auc",
         "log_loss",
@@ -81,7 +114,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
     list_display_links = ("version",)
     list_filter = ("status", "model_type")
     ordering = ("-number",)
-    actions = ["deploy_selected"]
+    actions = ["compare_selected", "deploy_selected"]
     list_select_related = ("created_by",)
     change_list_template = "admin/retraining/modelversion/change_list.html"
     change_form_template = "admin/retraining/modelversion/change_form.html"
@@ -154,6 +187,21 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             " serving" if obj.is_production else "",
             colour,
             label,
+        )
+
+    @admin.display(description="decision")
+    def decision_column(self, obj):
+        badge = console.decision_badge(obj)
+        if badge["kind"] in ("failed", "training"):
+            return "-"
+        strong = badge["kind"] == "review"
+        return format_html(
+            '<span class="decision decision-{}" title="{}" style="color:{};{}">{}</span>',
+            badge["kind"],
+            (obj.decision or {}).get("reason", badge["meaning"]),
+            "#fff" if strong else badge["colour"],
+            f"background:{badge['colour']};padding:1px 7px;border-radius:9px;font-weight:bold" if strong else "",
+            badge["label"],
         )
 
     @admin.display(description="accuracy")
@@ -304,6 +352,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         custom = [
             path("retrain/", self.admin_site.admin_view(self.retrain_view), name="retraining_modelversion_retrain"),
             path("live/", self.admin_site.admin_view(self.live_view), name="retraining_modelversion_live"),
+            path("compare/", self.admin_site.admin_view(self.compare_view), name="retraining_modelversion_compare"),
             path(
                 "<path:object_id>/deploy/",
                 self.admin_site.admin_view(self.deploy_view),
@@ -340,10 +389,39 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             ),
         ]
 
+    def _monitoring(self, production):
+        """The serving version's daily scores on answers after its cutoff, against its baseline."""
+        if production is None:
+            return None
+        health = monitoring.health(production, days=30)
+        baseline = health.baseline
+        charts_ = [
+            charts.daily_series(
+                [(d.date.isoformat(), d.log_loss, d.answers) for d in health.days],
+                title=f"{production.version} log-loss per day: lower is better",
+                axis_label="log-loss (nats per answer)",
+                metric="log-loss",
+                baseline=baseline.get("logLoss"),
+                degraded=health.degraded,
+            ),
+            charts.daily_series(
+                [(d.date.isoformat(), d.accuracy, d.answers) for d in health.days],
+                title=f"{production.version} accuracy per day: higher is better",
+                axis_label="accuracy",
+                metric="accuracy",
+                baseline=baseline.get("accuracy"),
+                percent=True,
+            ),
+        ]
+        return {"health": health, "charts": charts_}
+
     def changelist_view(self, request, extra_context=None):
+        production = selectors.production_version()
         context = {
             "metric_charts": self._metric_charts(),
-            "production": selectors.production_version(),
+            "monitoring": self._monitoring(production),
+            "review": console.versions_needing_review(),
+            "production": production,
             "training": _live(),
             "live_url": reverse("admin:retraining_modelversion_live"),
             "can_retrain": request.user.has_perm(RETRAIN_PERMISSION),
@@ -357,9 +435,8 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         context = {
             "can_deploy": (version is not None and request.user.has_perm(DEPLOY_PERMISSION) and version.is_deployable),
             "production": production,
-            "comparison": comparison_table(version, production)
-            if version and version.is_finished and production and production.pk != version.pk
-            else None,
+            "card": console.decision_badge(version) if version is not None else None,
+            "against_serving": _same_answers(version, production),
             "training": _live() if version is not None and version.status == ModelVersion.Status.TRAINING else None,
             "live_url": reverse("admin:retraining_modelversion_live"),
             **(extra_context or {}),
@@ -371,6 +448,63 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         return JsonResponse(_live())
+
+    @admin.action(description="Compare selected versions (2 to 4) on the same answers")
+    def compare_selected(self, request, queryset):
+        chosen = list(queryset.order_by("number").values_list("pk", flat=True))
+        if not 2 <= len(chosen) <= 4:
+            self.message_user(request, "Select 2 to 4 versions to compare.", messages.WARNING)
+            return None
+        url = reverse("admin:retraining_modelversion_compare") + "?" + urlencode([("v", pk) for pk in chosen])
+        return HttpResponseRedirect(url)
+
+    def compare_view(self, request):
+        """2 to 4 versions on the same answers: metrics, paired differences against the first,
+        and how question difficulty moved between the first and each other version."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        keys = [key for key in request.GET.getlist("v") if key.isdigit()][:4]
+        found = {v.pk: v for v in ModelVersion.objects.filter(pk__in=keys)}
+        versions = [found[int(key)] for key in dict.fromkeys(keys) if int(key) in found]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Compare " + ", ".join(v.version for v in versions) if versions else "Compare versions",
+            "versions": versions,
+        }
+        try:
+            if len(versions) < 2:
+                raise NotComparable("Choose 2 to 4 versions to compare: tick them in the list, then 'Compare selected'")
+            results = comparisons.compare_many(versions)
+        except NotComparable as error:
+            context["error"] = str(error)
+            return TemplateResponse(request, "admin/retraining/modelversion/compare.html", context)
+        first = versions[0]
+        table = [
+            {
+                "version": v,
+                "cells": console.metric_cells(result.metrics[v.version]),
+                "in_sample": result.in_sample_share.get(v.version),
+                "cold_start": result.cold_start_share.get(v.version),
+            }
+            for v, result in [(first, results[0]), *zip(versions[1:], results, strict=True)]
+        ]
+        context.update(
+            {
+                "first": first,
+                "results": results,
+                "answers": f"{results[0].answers:,}",
+                "selection": console.SELECTIONS.get(results[0].selection, results[0].selection),
+                "metric_names": [
+                    (metric.label, "\u2191" if metric.higher_is_better else "\u2193")
+                    for metric in console.SHOWN_METRICS
+                ],
+                "table": table,
+                "pairs": [console.comparison_view(result) for result in results],
+                "scatters": [_difficulty_scatter(first, other) for other in versions[1:]],
+            }
+        )
+        return TemplateResponse(request, "admin/retraining/modelversion/compare.html", context)
 
     @admin.action(description="Deploy selected version", permissions=["deploy"])
     def deploy_selected(self, request, queryset):
@@ -406,9 +540,8 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             "rollback": rollback,
             "reason": reason,
             "reason_error": error,
-            "comparison": comparison_table(version, production)
-            if version.is_finished and production and production.pk != version.pk
-            else None,
+            "made_by": console.started_by(version),
+            "against_serving": _same_answers(version, production),
             "deployable": version.is_deployable,
             "change_url": change_url,
         }

@@ -319,3 +319,51 @@ def scatter(
             f"<title>{escape(name)}: {a:.2f} \u2192 {b:.2f}</title></circle>"
         )
     return plot.render(css_class="scatter")
+
+
+def daily_series(
+    days: Sequence[tuple[str, float | None, int]],
+    *,
+    title: str,
+    axis_label: str,
+    metric: str,
+    baseline: float | None = None,
+    baseline_label: str = "at deploy",
+    degraded: bool = False,
+    percent: bool = False,
+) -> SafeString:
+    """One metric per day (``(date label, value, answers)``), the deploy-time baseline dashed, and a
+    degraded marker in the title."""
+    values = [v for _, v, _ in days if v is not None]
+    if not values:
+        return empty(title, "No answers after its training cutoff yet.")
+    x_axis = Axis(lo=-0.5, hi=len(days) - 0.5, ticks=list(range(len(days))), label="day (UTC)")
+    y_axis = Axis.fit([*values, *([baseline] if baseline is not None else [])], axis_label, percent=percent)
+    legend = [(COLOURS[0], "line", metric)]
+    if baseline is not None:
+        legend.append(
+            ("#2f855a", "dash", f"{baseline_label}: {baseline:.2%}" if percent else f"{baseline_label}: {baseline:.4f}")
+        )
+    if degraded:
+        legend.append(("#c53030", "dot", "degraded"))
+    plot = Plot(title, x_axis, y_axis, legend=legend, subtitle="DEGRADED: worse than at deploy" if degraded else "")
+    if baseline is not None:
+        plot.add(
+            f'<line class="baseline" x1="{plot.left}" y1="{plot.y(baseline):.1f}" x2="{plot.right}" '
+            f'y2="{plot.y(baseline):.1f}" stroke="#2f855a" stroke-width="2" stroke-dasharray="6 4" '
+            f'data-value="{baseline:.6f}"/>'
+        )
+    points = [(plot.x(k), plot.y(v), label, v, n) for k, (label, v, n) in enumerate(days) if v is not None]
+    path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y, *_) in enumerate(points))
+    colour = "#c53030" if degraded else COLOURS[0]
+    plot.add(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+    for x, y, label, v, n in points:
+        shown = f"{v:.2%}" if percent else f"{v:.4f}"
+        plot.add(
+            f'<circle class="day" cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}" data-date="{escape(label)}" '
+            f'data-value="{v:.6f}" data-answers="{n}"><title>{escape(label)}: {escape(metric)} {shown} '
+            f"on {n} answers</title></circle>"
+        )
+    step = max(1, math.ceil(len(days) / 7))
+    x_labels = [(k, label[5:]) for k, (label, _, _) in enumerate(days) if k % step == 0 or k == len(days) - 1]
+    return plot.render(x_labels=x_labels, css_class="monitoring")

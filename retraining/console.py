@@ -11,7 +11,11 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
+from .irt.metrics import COMPARED as COMPARED_KEYS
+from .irt.metrics import METRIC
 from .models import ModelVersion
+from .selectors import versions_list
+from .services.comparison import DIFFERENCES
 
 CRON = "cron (manage.py retrain)"
 COMMAND_ACTOR = "manage.py retrain"  # the actor name the command gives the service
@@ -180,3 +184,129 @@ def config_rows(config: dict) -> list[tuple[str, str]]:
         else:
             rows.append((CONFIG_LABELS.get(key, key), _num(value) if value is not None else "-"))
     return rows
+
+
+# ------------------------------------------------------------------------------ decisions
+DECISIONS = {
+    "auto-deployed": ("Auto-deployed", "#2f855a", "The gate deployed it."),
+    "review": ("Needs review", "#dd6b20", "Held back by the accuracy floor, but better than the serving model."),
+    "kept": ("Kept back", "#718096", "The gate kept the serving model."),
+    "manual": ("Auto-deploy off", "#718096", "Auto-deploy was off for this run: deploy it by hand if wanted."),
+    "failed": ("Failed", "#c53030", "Training failed: nothing to deploy."),
+    "training": ("Training", "#b7791f", "Still training."),
+}
+
+
+def needs_review(version: ModelVersion) -> bool:
+    """Held back only by the absolute floor while better than the serving model on the same answers.
+
+    The gate records this as ``needsReview``; decisions stored before it did are read the same way
+    from their recorded inputs (accuracy at or below the floor, log-loss below the serving model's
+    on the same held-out answers).
+    """
+    decision = version.decision or {}
+    if "needsReview" in decision:
+        return bool(decision["needsReview"])
+    accuracy, threshold = decision.get("accuracy"), decision.get("threshold")
+    mine, theirs = decision.get("logLoss"), decision.get("productionLogLoss")
+    if decision.get("deploy") or not decision.get("autoDeploy") or None in (accuracy, threshold, mine, theirs):
+        return False
+    return accuracy <= threshold and mine < theirs
+
+
+def versions_needing_review(limit: int = 20) -> list[ModelVersion]:
+    """Recent finished candidates held back only by the accuracy floor while better than production."""
+    recent = versions_list(status=ModelVersion.Status.COMPLETED)[:limit]
+    return [version for version in recent if needs_review(version)]
+
+
+def decision_kind(version: ModelVersion) -> str:
+    if version.status == ModelVersion.Status.FAILED:
+        return "failed"
+    if version.status == ModelVersion.Status.TRAINING:
+        return "training"
+    decision = version.decision or {}
+    if decision.get("deploy"):
+        return "auto-deployed"
+    if needs_review(version):
+        return "review"
+    if decision and not decision.get("autoDeploy", True):
+        return "manual"
+    return "kept" if decision else "manual"
+
+
+def decision_badge(version: ModelVersion) -> dict:
+    """The gate's decision about ``version`` (its card says separately whether it serves now)."""
+    kind = decision_kind(version)
+    label, colour, meaning = DECISIONS[kind]
+    return {"kind": kind, "label": label, "colour": colour, "meaning": meaning, "serving": version.is_production}
+
+
+# ------------------------------------------------------------------------------ comparisons
+#: The compare page's metric columns (the catalogue's "compared" figures).
+SHOWN_METRICS = tuple(METRIC[key] for key in COMPARED_KEYS)
+
+SELECTIONS = {
+    "fresh": "recent answers neither version trained on",
+    "held-out": "the newer version's held-out answers (too few answers arrived since; see the in-sample share)",
+    "given": "the answers given",
+}
+
+
+def _signed(value: float, metric) -> str:
+    return f"{value * 100:+.2f} pp" if metric.percent else f"{value:+.4f}"
+
+
+def comparison_view(comparison) -> dict:
+    """A :class:`~retraining.services.comparison.Comparison` as the console shows it.
+
+    Differences are a minus b, each with its 95 % interval; "better"/"worse" (for a) only where the
+    interval excludes zero.
+    """
+    a, b = comparison.a, comparison.b
+    rows = []
+    for key, _ in DIFFERENCES:
+        metric, interval, verdict = METRIC[key], comparison.differences[key], comparison.verdict(key)
+        rows.append(
+            {
+                "key": key,
+                "label": metric.label,
+                "a": metric.format(comparison.metrics[a][key]),
+                "b": metric.format(comparison.metrics[b][key]),
+                "difference": _signed(interval.mean, metric),
+                "interval": f"{_signed(interval.low, metric)} to {_signed(interval.high, metric)}",
+                "verdict": verdict,
+                "css": verdict if verdict in ("better", "worse") else "same",
+                "lower_is_better": not metric.higher_is_better,
+            }
+        )
+    auc_a, auc_b = comparison.metrics[a].get("auc"), comparison.metrics[b].get("auc")
+    rows.append(
+        {
+            "key": "auc",
+            "label": "AUC",
+            "a": "-" if auc_a is None else f"{auc_a:.3f}",
+            "b": "-" if auc_b is None else f"{auc_b:.3f}",
+            "difference": "-" if comparison.auc_difference is None else f"{comparison.auc_difference:+.3f}",
+            "interval": "no interval",
+            "verdict": "",
+            "css": "same",
+            "lower_is_better": False,
+        }
+    )
+    share = comparison.in_sample_share or {}
+    return {
+        "a": a,
+        "b": b,
+        "answers": f"{comparison.answers:,}",
+        "selection": SELECTIONS.get(comparison.selection, comparison.selection),
+        "in_sample": {name: value for name, value in share.items() if value},
+        "cold_start": {name: value for name, value in (comparison.cold_start_share or {}).items() if value},
+        "rows": rows,
+        "summary": comparison.summary(),
+        "verdict": comparison.verdict("logLoss"),
+    }
+
+
+def metric_cells(metrics: dict) -> list[str]:
+    return [metric.format(metrics.get(metric.key)) for metric in SHOWN_METRICS]

@@ -17,7 +17,6 @@ from training_data.models import TrainingData
 
 from .cutoff import Cutoff
 from .errors import VersionNotFound
-from .irt.metrics import COMPARED, METRIC
 from .models import Deployment, ModelVersion, TrainingLock
 
 LOCK_NAME = "retrain"
@@ -314,24 +313,6 @@ def _digest(ids: np.ndarray) -> str:
 
 
 # ----------------------------------------------------------------------------- for the admin
-def version_comparison(version: ModelVersion, other: ModelVersion | None) -> list[dict]:
-    """Metric by metric: this version, the other (production), the change, and whether it is better.
-
-    Each version's metrics come from its own held-out answers; the candidate's ``production``
-    entry (the serving model scored on the candidate's held-out answers) is the like-for-like
-    comparison and is listed too when present.
-    """
-    mine = version.metrics or {}
-    theirs = (other.metrics or {}) if other else {}
-    rows = []
-    for key in COMPARED:
-        a, b = mine.get(key), theirs.get(key)
-        change = a - b if a is not None and b is not None else None
-        better = None if change is None or change == 0 else (change > 0) == METRIC[key].higher_is_better
-        rows.append({"key": key, "label": METRIC[key].label, "this": a, "other": b, "change": change, "better": better})
-    return rows
-
-
 def history_versions(limit: int = 30) -> list[ModelVersion]:
     """The newest finished versions, oldest first (for charts)."""
     return list(reversed(finished_versions()[:limit]))

@@ -8,13 +8,17 @@ import functools
 import os
 import re
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 
 from retraining import selectors, services
 from retraining.models import ModelVersion
+from retraining.services import monitoring
+from tests.conftest import simulated_answers
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 WIDE, NARROW = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
@@ -119,34 +123,66 @@ def slow_fit(monkeypatch, seconds_per_iteration=0.4):
     monkeypatch.setattr(services.TrainingLease, "heartbeat", slow)
 
 
+def recent_answers(days=10):
+    """More answers from the same simulated learners and questions, given over the last ``days``
+    days (after every version's training cutoff: fresh for comparisons and monitoring)."""
+    now = timezone.now()
+    answers = simulated_answers(per_user=8, seed=0)
+    step = timedelta(days=days) / len(answers)
+    return [(u, q, c, now - timedelta(days=days) + k * step) for k, (u, q, c, _) in enumerate(answers)]
+
+
 @closes_connections
 def test_staff_walk_from_the_list_to_a_rollback_and_a_live_retrain(
-    page, live_server, django_user_model, simulated, monkeypatch, worker_thread
+    page, live_server, django_user_model, simulated, add_answers, monkeypatch, worker_thread
 ):
     services.retrain()
     services.retrain(algorithm="irt-1pl", auto_deploy=False)
     services.retrain(algorithm="heuristic", auto_deploy=False)
+    add_answers(recent_answers(), prefix="recent")
+    monitoring.monitor()
     django_user_model.objects.create_superuser("boss", password="a long enough password")
     log_in(page, live_server, "boss", "a long enough password")
 
-    # The list: which version serves, both metric panels, every version.
+    # The list: which version serves, how it does day by day, both metric panels, every version.
     page.click("text=Model versions")
     assert page.inner_text("#production-version") == "v1"
+    assert page.locator("#monitoring svg.monitoring").count() == 2
     assert page.locator("svg.metric-panel").count() == 2
     assert page.locator("#result_list tbody tr").count() == 3
+    assert page.locator("#result_list .decision").count() == 3
     shoot(page, "01-versions")
 
-    # A version's page.
+    # A version's page opens with its decision card: the gate's reason and the same-answer comparison.
     page.click("#result_list a:text-is('v2')")
-    assert "v2" in page.inner_text("h1, h2") or page.locator("text=v2").count()
+    card = page.locator("#decision-card")
+    assert card.locator(".decision-label").text_content() == "Auto-deploy off"
+    assert "Against the serving version v1 now" in card.inner_text()
+    assert card.locator("#comparison tbody tr").count() == 4
     assert page.locator("svg.histogram").count() == 2  # 1PL: difficulty and ability, no discrimination
     shoot(page, "02-version")
 
+    # Compare the three versions on the same answers.
+    page.click(".breadcrumbs a:text-is('Model versions')")
+    for name in ("v1", "v2", "v3"):
+        page.locator("#result_list tbody tr", has_text=name).locator("input.action-select").check()
+    page.select_option("select[name=action]", "compare_selected")
+    page.click("button[name=index]")
+    page.wait_for_selector("#compare-metrics")
+    assert page.locator("#compare-metrics tbody tr").count() == 3
+    assert "recent answers neither version trained on" in page.inner_text("#compare-answers")
+    assert page.locator(".pair").count() == 2  # v1 against v2, v1 against v3
+    assert page.locator("svg.scatter").count() == 2
+    assert page.locator("svg.scatter circle.scatter-point").count() == 2 * 25  # every question, both pairs
+    shoot(page, "03-compare")
+    page.click("text=Back to the versions")
+
     # Deploy v2 with a reason.
+    page.click("#result_list a:text-is('v2')")
     page.click("#deploy-version")
     assert page.input_value("#id_reason") == ""
     page.fill("#id_reason", "1PL is simpler to explain and as good")
-    shoot(page, "03-deploy-confirmation")
+    shoot(page, "04-deploy-confirmation")
     page.click("#confirm-deploy")
     page.wait_for_selector("ul.messagelist li.success")
     assert "Deployed v2" in page.inner_text("ul.messagelist")
@@ -157,7 +193,17 @@ def test_staff_walk_from_the_list_to_a_rollback_and_a_live_retrain(
     assert page.text_content("#deploy-version") == "Roll back to this version"
     page.click("#deploy-version")
     assert page.input_value("#id_reason") == "Roll back from v2 to v1"
-    shoot(page, "04-rollback-confirmation")
+    # ... and the confirmation shows both versions on the same answers, with paired differences.
+    rows = page.locator("#comparison tbody tr")
+    assert rows.count() == 4
+    assert "v1" in page.text_content("#comparison thead") and "v2" in page.text_content("#comparison thead")
+    for k in range(3):
+        interval = rows.nth(k).locator("td").nth(3).inner_text()
+        verdict = rows.nth(k).locator("td.verdict").inner_text()
+        low, high = (float(x.replace("pp", "").strip()) for x in interval.split(" to "))
+        excludes_zero = low > 0 or high < 0
+        assert (verdict in ("better", "worse")) == excludes_zero, (interval, verdict)
+    shoot(page, "05-rollback-confirmation")
     page.click("#confirm-deploy")
     page.wait_for_selector("ul.messagelist li.success")
     assert page.inner_text("#production-version") == "v1"
@@ -168,7 +214,7 @@ def test_staff_walk_from_the_list_to_a_rollback_and_a_live_retrain(
     page.click("#result_list a:text-is('v1')")
     page.click("#version-deployments")
     assert page.locator("#result_list tbody tr").count() == 3  # auto-deploy, replaced by v2, rolled back to
-    shoot(page, "05-deployments")
+    shoot(page, "06-deployments")
     page.locator("#result_list a:text-is('v1')").first.click()
     page.click(".breadcrumbs a:text-is('Model versions')")
 
@@ -186,7 +232,7 @@ def test_staff_walk_from_the_list_to_a_rollback_and_a_live_retrain(
     assert re.search(
         r"v4 is training: fitting the model · EM iteration \d+ · \d+ s elapsed · started .* UTC by boss", text
     )
-    shoot(page, "06-live-training")
+    shoot(page, "07-live-training")
     page.wait_for_selector(
         "#result_list tbody tr:has-text('v4') .status-completed, #result_list tbody tr:has-text('v4') .status-deployed",
         timeout=60_000,
@@ -213,4 +259,4 @@ def test_limited_staff_see_no_buttons_and_get_the_styled_403(page, live_server, 
     assert response.status == 403
     assert "may look at the console but not do this" in page.inner_text("#forbidden")
     assert page.locator("#site-name").count() == 1  # the admin's header: its own page, not a bare 403
-    shoot(page, "07-forbidden")
+    shoot(page, "08-forbidden")

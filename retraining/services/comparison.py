@@ -12,7 +12,8 @@ held-out answers that arrived after the older one's cutoff. When fewer than
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -246,6 +247,25 @@ def compare_cached(a: ModelVersion, b: ModelVersion) -> Comparison:
         found = compare(a, b)
         cache.set(key, found, timeout=24 * 3600)
     return found
+
+
+def compare_many(versions: Sequence[ModelVersion]) -> list[Comparison]:
+    """The first version against each of the others, all on one set of answers.
+
+    The answers are chosen as :func:`compare` chooses them for the newest two (by cutoff): answers
+    after the second newest's cutoff came after every older version's too, so they are fresh for
+    all; with too few, the newest's held-out set (each version's in-sample share says how much of
+    it that version trained on). Each result holds both versions' metrics on those answers.
+    """
+    if len(versions) < 2:
+        raise NotComparable("Choose at least two versions to compare")
+    first, others = versions[0], list(versions[1:])
+    for other in others:
+        _check_comparable(first, other)
+    by_cutoff = sorted(versions, key=lambda v: v.cutoff)
+    windows: dict[int, TrainingWindow] = {}
+    data, selection, _ = _select(by_cutoff[-1], by_cutoff[-2], windows)
+    return [replace(compare(first, other, answers=data, windows=windows), selection=selection) for other in others]
 
 
 def _stamp(version: ModelVersion) -> str:
