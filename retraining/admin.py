@@ -541,6 +541,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             "reason": reason,
             "reason_error": error,
             "made_by": console.started_by(version),
+            "answers_count": f"{version.training_data_count:,}",
             "against_serving": _same_answers(version, production),
             "deployable": version.is_deployable,
             "change_url": change_url,
@@ -612,7 +613,7 @@ class DeploymentAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="when", ordering="created_at")
     def when(self, obj):
-        return console.when(obj.created_at)
+        return format_html('<span style="white-space:nowrap">{}</span>', console.when(obj.created_at))
 
     @admin.display(description="version deployed", ordering="version__number")
     def deployed_version(self, obj):

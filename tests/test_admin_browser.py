@@ -198,7 +198,7 @@ def test_staff_walk_from_the_list_to_a_rollback_and_a_live_retrain(
     assert rows.count() == 4
     assert "v1" in page.text_content("#comparison thead") and "v2" in page.text_content("#comparison thead")
     for k in range(3):
-        interval = rows.nth(k).locator("td").nth(3).inner_text()
+        interval = rows.nth(k).locator("td.difference .interval").inner_text()
         verdict = rows.nth(k).locator("td.verdict").inner_text()
         low, high = (float(x.replace("pp", "").strip()) for x in interval.split(" to "))
         excludes_zero = low > 0 or high < 0
