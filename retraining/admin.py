@@ -407,7 +407,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             charts.daily_series(
                 [(d.date.isoformat(), d.accuracy, d.answers) for d in health.days],
                 title=f"{production.version} accuracy per day: higher is better",
-                axis_label="accuracy",
+                axis_label="accuracy (share answered right)",
                 metric="accuracy",
                 baseline=baseline.get("accuracy"),
                 percent=True,
@@ -421,6 +421,9 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             "metric_charts": self._metric_charts(),
             "monitoring": self._monitoring(production),
             "review": console.versions_needing_review(),
+            "serving_since": Deployment.objects.filter(version=production).order_by("-created_at", "-id").first()
+            if production
+            else None,
             "production": production,
             "training": _live(),
             "live_url": reverse("admin:retraining_modelversion_live"),

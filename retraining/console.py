@@ -257,6 +257,11 @@ def _signed(value: float, metric) -> str:
     return f"{value * 100:+.2f} pp" if metric.percent else f"{value:+.4f}"
 
 
+def _sentence(text: str, version: str) -> str:
+    """A capital first letter, unless the text opens with a version name ("v2 is better ...")."""
+    return text if text.startswith(version) else text[:1].upper() + text[1:]
+
+
 def comparison_view(comparison) -> dict:
     """A :class:`~retraining.services.comparison.Comparison` as the console shows it.
 
@@ -303,7 +308,7 @@ def comparison_view(comparison) -> dict:
         "in_sample": {name: value for name, value in share.items() if value},
         "cold_start": {name: value for name, value in (comparison.cold_start_share or {}).items() if value},
         "rows": rows,
-        "summary": comparison.summary(),
+        "summary": _sentence(comparison.summary(), a),
         "verdict": comparison.verdict("logLoss"),
     }
 
