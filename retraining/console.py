@@ -306,6 +306,12 @@ def comparison_view(comparison) -> dict:
         "answers": f"{comparison.answers:,}",
         "selection": SELECTIONS.get(comparison.selection, comparison.selection),
         "in_sample": {name: value for name, value in share.items() if value},
+        "kind": comparison.selection,
+        "trained_on": ", ".join(
+            f"{name} {'unknown' if value is None else f'{value:.0%}'.replace('%', ' %')}"
+            for name, value in share.items()
+        ),
+        "method": comparison.method,
         "cold_start": {name: value for name, value in (comparison.cold_start_share or {}).items() if value},
         "rows": rows,
         "summary": _sentence(comparison.summary(), a),
