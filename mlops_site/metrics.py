@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -98,6 +99,15 @@ class ServiceCollector:
             "irt_webhook_deliveries_pending",
             "Webhook deliveries queued or waiting to be retried",
             by_outcome.get(WebhookDelivery.Status.PENDING, 0),
+        )
+
+        ready = DBTaskResult.objects.ready()
+        oldest = ready.order_by("enqueued_at").values_list("enqueued_at", flat=True).first()
+        yield _gauge("irt_jobs_ready", "Jobs waiting for the worker (retrains, webhook deliveries)", ready.count())
+        yield _gauge(
+            "irt_jobs_oldest_ready_age_seconds",
+            "Seconds the oldest job ready to run has waited (0: none; grows when no worker runs)",
+            (now - oldest).total_seconds() if oldest else 0.0,
         )
 
 

@@ -1,6 +1,7 @@
 """/metrics over real HTTP: bearer-token access, Prometheus text that prometheus_client parses."""
 
 import math
+import time
 import urllib.error
 import urllib.request
 
@@ -81,3 +82,11 @@ def test_metrics_carry_the_service_figures(live_server, settings, simulated, rec
     assert after[("irt_webhook_deliveries_total", frozenset({("outcome", "delivered")}))] == 4
     assert after[("irt_webhook_deliveries_total", frozenset({("outcome", "failed")}))] == 0
     assert after[("irt_webhook_deliveries_pending", frozenset())] == 0
+    assert after[("irt_jobs_ready", frozenset())] == 0
+    assert after[("irt_jobs_oldest_ready_age_seconds", frozenset())] == 0
+
+    services.retrain_enqueue()  # no worker runs: the job waits, and the gauges say so
+    time.sleep(1.1)
+    waiting = samples(scrape(live_server.url, TOKEN)[2])
+    assert waiting[("irt_jobs_ready", frozenset())] == 1
+    assert waiting[("irt_jobs_oldest_ready_age_seconds", frozenset())] >= 1
