@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from retraining.models import Deployment, ModelVersion, TrainingLock
+from retraining.models import Deployment, ModelVersion, MonitoringDay, TrainingLock
 from training_data.models import TrainingData
 from webhooks.models import WebhookDelivery
 
@@ -38,6 +38,18 @@ class ServiceCollector:
         )
         age = (now - serving.deployed_at).total_seconds() if serving and serving.deployed_at else float("nan")
         yield _gauge("irt_serving_version_age_seconds", "Seconds since the serving version was deployed", age)
+
+        day = (
+            MonitoringDay.objects.filter(version=serving).order_by("-date").only("log_loss", "answers").first()
+            if serving
+            else None
+        )
+        yield _gauge(
+            "irt_monitoring_log_loss",
+            "Serving version's log-loss on its latest monitored day's answers (manage.py monitor)",
+            _or_nan(day and day.log_loss),
+        )
+        yield _gauge("irt_monitoring_answers", "Answers of that monitored day", _or_nan(day and day.answers))
 
         last = (
             ModelVersion.objects.exclude(status=ModelVersion.Status.TRAINING)

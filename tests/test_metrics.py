@@ -10,6 +10,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from retraining import services
+from retraining.models import MonitoringDay
 from tests.conftest import jobs_run
 from webhooks.models import WebhookEndpoint
 
@@ -84,6 +85,22 @@ def test_metrics_carry_the_service_figures(live_server, settings, simulated, rec
     assert after[("irt_webhook_deliveries_pending", frozenset())] == 0
     assert after[("irt_jobs_ready", frozenset())] == 0
     assert after[("irt_jobs_oldest_ready_age_seconds", frozenset())] == 0
+
+    assert math.isnan(after[("irt_monitoring_log_loss", frozenset())])
+    MonitoringDay.objects.create(
+        version=candidate,
+        date=timezone.now().date(),
+        answers=120,
+        accuracy=0.8,
+        log_loss=0.47,
+        log_loss_square=0.3,
+        brier_score=0.15,
+        auc=0.8,
+        ece=0.02,
+    )
+    monitored = samples(scrape(live_server.url, TOKEN)[2])
+    assert monitored[("irt_monitoring_log_loss", frozenset())] == pytest.approx(0.47)
+    assert monitored[("irt_monitoring_answers", frozenset())] == 120
 
     services.retrain_enqueue()  # no worker runs: the job waits, and the gauges say so
     time.sleep(1.1)
