@@ -18,16 +18,13 @@ from django.utils.http import urlencode
 
 from mlops_site.admin import ReadOnlyModelAdmin
 
-from . import charts, console, selectors, services
+from . import charts, console, permissions, selectors, services
 from .errors import NotComparable, RetrainingError, TrainingInProgress
 from .irt.metrics import METRIC, METRICS
 from .models import Deployment, ModelVersion
 from .services import comparison as comparisons
 from .services import monitoring
 from .serving import stored_model
-
-DEPLOY_PERMISSION = "retraining.deploy_modelversion"
-RETRAIN_PERMISSION = "retraining.retrain_model"
 
 STATUS_COLOURS = {
     "training": "#b7791f",
@@ -170,7 +167,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         )
 
     def has_deploy_permission(self, request):
-        return request.user.has_perm(DEPLOY_PERMISSION)
+        return permissions.allowed(request.user, permissions.DEPLOY)
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("parameters")
@@ -427,7 +424,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             "production": production,
             "training": _live(),
             "live_url": reverse("admin:retraining_modelversion_live"),
-            "can_retrain": request.user.has_perm(RETRAIN_PERMISSION),
+            "can_retrain": permissions.allowed(request.user, permissions.RETRAIN),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)
@@ -436,7 +433,9 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         version = self.get_object(request, object_id)
         production = selectors.production_version()
         context = {
-            "can_deploy": (version is not None and request.user.has_perm(DEPLOY_PERMISSION) and version.is_deployable),
+            "can_deploy": (
+                version is not None and permissions.allowed(request.user, permissions.DEPLOY) and version.is_deployable
+            ),
             "production": production,
             "card": console.decision_badge(version) if version is not None else None,
             "against_serving": _same_answers(version, production),
@@ -517,7 +516,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         return HttpResponseRedirect(reverse("admin:retraining_modelversion_deploy", args=[queryset.get().pk]))
 
     def deploy_view(self, request, object_id):
-        if not request.user.has_perm(DEPLOY_PERMISSION):
+        if not permissions.allowed(request.user, permissions.DEPLOY):
             raise PermissionDenied
         version = get_object_or_404(ModelVersion, pk=object_id)
         change_url = reverse("admin:retraining_modelversion_change", args=[version.pk])
@@ -569,7 +568,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         return HttpResponseRedirect(reverse("admin:retraining_modelversion_changelist"))
 
     def retrain_view(self, request):
-        if not request.user.has_perm(RETRAIN_PERMISSION):
+        if not permissions.allowed(request.user, permissions.RETRAIN):
             raise PermissionDenied
         changelist = reverse("admin:retraining_modelversion_changelist")
         if request.method != "POST":

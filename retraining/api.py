@@ -16,13 +16,13 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
+from rest_framework.permissions import IsAdminUser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import learners, selectors, services
+from . import learners, permissions, selectors, services
 from .errors import NoProductionModel
-from .permissions import CanServePredictions
 from .representations import (
     job_body,
     learner_ability_body,
@@ -95,6 +95,8 @@ RETRAIN_RESPONSE = OpenApiExample(
 
 
 class RetrainView(APIView):
+    permission_classes = [IsAdminUser, permissions.may(permissions.RETRAIN)]
+
     @extend_schema(
         summary="Trigger retraining",
         request=RetrainRequest,
@@ -324,6 +326,8 @@ def _production():
 
 
 class DeployView(APIView):
+    permission_classes = [IsAdminUser, permissions.may(permissions.DEPLOY)]
+
     @extend_schema(
         summary="Deploy a version (or roll back to it)",
         request=None,
@@ -359,7 +363,7 @@ class PredictItem(StrictSerializer):
 
 
 class PredictView(APIView):
-    permission_classes = [CanServePredictions]
+    permission_classes = [permissions.may(permissions.SERVE)]
     max_pairs = 1000
 
     @extend_schema(
@@ -406,7 +410,7 @@ class PredictView(APIView):
 
 
 class LearnerAbilityView(APIView):
-    permission_classes = [CanServePredictions]
+    permission_classes = [permissions.may(permissions.SERVE)]
 
     @extend_schema(
         summary="A learner's live ability under the production model",
@@ -494,7 +498,7 @@ class NextQuestionRequest(StrictSerializer):
 
 
 class NextQuestionView(APIView):
-    permission_classes = [CanServePredictions]
+    permission_classes = [permissions.may(permissions.SERVE)]
 
     @extend_schema(
         summary="Rank the next questions for a learner at their live ability",

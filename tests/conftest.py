@@ -107,7 +107,18 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user("staff", password=PASSWORD, is_staff=True)
+    """Staff holding the deploy and retrain permissions (an operator, not a superuser)."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("staff", password=PASSWORD, is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["deploy_modelversion", "retrain_model"]))
+    return user
+
+
+@pytest.fixture
+def staff_without_permissions(django_user_model):
+    """Staff who may read everything but hold neither the deploy nor the retrain permission."""
+    return django_user_model.objects.create_user("reader", password=PASSWORD, is_staff=True)
 
 
 @pytest.fixture
