@@ -1,5 +1,7 @@
-"""App configs for Django's contrib apps under MongoDB (object-id primary keys)."""
+"""The site's own app config (deploy checks, token revocation) and, for MongoDB, the contrib apps'
+configs with object-id primary keys."""
 
+from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.auth.apps import AuthConfig
 from django.contrib.contenttypes.apps import ContentTypesConfig
@@ -17,3 +19,11 @@ class MongoAuthConfig(AuthConfig):
 
 class MongoContentTypesConfig(ContentTypesConfig):
     default_auto_field = OBJECT_ID_FIELD
+
+
+class SiteConfig(AppConfig):
+    name = "mlops_site"
+    verbose_name = "Site"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the deploy checks)

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
+    "mlops_site.apps.SiteConfig",
     "training_data",
     "retraining",
     "webhooks",
@@ -176,6 +177,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "mlops_site.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_TOKEN_THROTTLE", default="10/min")},
+    # The client address throttles count by: the socket's peer unless this many proxies in front of
+    # the app append to X-Forwarded-For (then the address the outermost trusted proxy saw).
+    "NUM_PROXIES": env.int("API_TRUSTED_PROXIES", default=0),
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -197,6 +201,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+# Throttle counters live here: with several web processes it must be shared (Redis), which the deploy
+# check insists on with debug off (mlops_site/checks.py).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # Request bodies: ingest of 10,000 answers fits well inside 10 MB; larger bodies are refused early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)

@@ -37,7 +37,7 @@ def test_staff_without_the_retrain_permission_is_refused_by_the_api_and_the_admi
 def test_staff_without_the_deploy_permission_is_refused_by_the_api_and_the_admin(
     api, client, staff_without_permissions, two_versions
 ):
-    v1, v2 = two_versions
+    _, v2 = two_versions
     response = api(staff_without_permissions).post(f"/api/mlops/deploy/{v2.version}")
     assert response.status_code == 403
     assert "retraining.deploy_modelversion" in response.json()["error"]

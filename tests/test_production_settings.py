@@ -19,6 +19,8 @@ PRODUCTION_ENV = {
     "CSRF_TRUSTED_ORIGINS": "https://irt.example.org",
     "SECURE_HSTS_PRELOAD": "true",
     "DATABASE_URL": "postgres://irt:secret@127.0.0.1:5432/irt",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
+    "API_TRUSTED_PROXIES": "1",
 }
 
 
