@@ -10,6 +10,7 @@ from rest_framework.views import exception_handler
 
 from retraining import errors
 from retraining.audit import audit
+from training_data.errors import InvalidAnswer, TrainingDataError
 
 STATUS_BY_ERROR = {
     errors.TrainingInProgress: status.HTTP_409_CONFLICT,
@@ -55,6 +56,11 @@ def _response(exc, context):
     if isinstance(exc, errors.RetrainingError):
         code = STATUS_BY_ERROR.get(type(exc), status.HTTP_400_BAD_REQUEST)
         return Response({"error": str(exc), "code": exc.code}, status=code)
+    if isinstance(exc, TrainingDataError):
+        body = {"error": str(exc), "code": exc.code}
+        if isinstance(exc, InvalidAnswer) and exc.errors:
+            body["errors"] = exc.errors
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {"error": "Request body too large; send at most 10,000 answers per request", "code": "too_large"},

@@ -6,12 +6,14 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from .anonymise import hash_user_id
+from .errors import InvalidAnswer
+
+__all__ = ["InvalidAnswer", "answer_row", "answered_at_check", "parse_correct", "parse_timestamp"]
 
 _MAX_TEXT = 255
-
-
-class InvalidAnswer(ValueError):
-    """An answer row that cannot be stored; the message says what is wrong."""
+# Every stored answer is dated inside this window, whichever door it came through (API, import, demo).
+EARLIEST_ANSWER = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks of the quiz app's servers may run a little ahead
 
 
 def parse_correct(value) -> bool:
@@ -41,12 +43,32 @@ def parse_timestamp(value, default: datetime) -> datetime:
     if seconds is not None:
         if not math.isfinite(seconds) or seconds < 0:
             raise InvalidAnswer(f"timestamp must be a date or positive Unix seconds, got {value!r}")
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidAnswer(f"answered_at {value!r} (Unix seconds) is {_WINDOW}") from None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidAnswer(f"answered_at must be an ISO 8601 date or datetime, got {value!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_WINDOW = "outside the accepted window: answers are dated from 1970-01-01T00:00:00Z to 5 minutes past now"
+
+
+def answered_at_check(when: datetime, *, now: datetime) -> datetime:
+    """The one window every answer's time must lie in (1970 to 5 minutes past ``now``), in UTC.
+
+    Older dates are typos or placeholder values (year 1 even breaks PostgreSQL's timestamp
+    arithmetic), later ones clocks gone wrong; both would poison retraining and the admin.
+    """
+    if when < EARLIEST_ANSWER or when > now + FUTURE_TOLERANCE:
+        where = "before 1970" if when < EARLIEST_ANSWER else "in the future"
+        raise InvalidAnswer(
+            f"answered_at {when.isoformat()} is {where}, {_WINDOW} (now: {now.isoformat(timespec='seconds')})"
+        )
+    return when.astimezone(UTC)
 
 
 def _text(value, name, required=False) -> str:
@@ -91,9 +113,7 @@ def answer_row(
     time_ms = _optional_float(response_time_ms, "response_time_ms")
     if time_ms is not None and (time_ms < 0 or time_ms > 2**31 - 1):
         raise InvalidAnswer(f"response_time_ms must be between 0 and {2**31 - 1}, got {response_time_ms!r}")
-    when = parse_timestamp(answered_at, now)
-    if when > now + timedelta(minutes=5):
-        raise InvalidAnswer(f"answered_at {when.isoformat()} is in the future")
+    when = answered_at_check(parse_timestamp(answered_at, now), now=now)
     return (
         hash_user_id(user),
         question,

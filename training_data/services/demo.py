@@ -12,6 +12,7 @@ from django.utils import timezone
 from retraining.irt import draw_answers
 
 from ..anonymise import hash_user_id
+from ..validation import answered_at_check
 from .insert import answers_insert
 
 
@@ -49,8 +50,13 @@ def demo_data_generate(
     item_of = rng.integers(0, questions, answers)
     correct = draw_answers(rng, ability=theta, discrimination=a, difficulty=b, users=user_of, items=item_of)
     seconds = np.exp(rng.normal(np.log(15.0), 0.5, answers)) * np.where(correct, 0.8, 1.2)
-    end = end or timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    start = end - timedelta(days=days)
+    now = timezone.now()
+    end = end or now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if days < 0:
+        raise ValueError("days must not be negative")
+    # Every answer lies between start and end: checking both keeps all of them in the window.
+    start = answered_at_check(end - timedelta(days=days), now=now)
+    answered_at_check(end, now=now)
     offsets = rng.random(answers) * days * 86400.0
     # user_of is sorted: ordering by (user, time) keeps each user's answers in time order.
     offsets = offsets[np.lexsort((offsets, user_of))]
@@ -70,7 +76,6 @@ def demo_data_generate(
         offsets[arrival].tolist(),
         strict=True,
     )
-    now = timezone.now()
     rows = [
         (
             user_hashes[u],

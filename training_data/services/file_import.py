@@ -12,6 +12,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from ..errors import ImportFailed
 from ..validation import InvalidAnswer, answer_row
 from .insert import answers_insert
 
@@ -26,10 +27,6 @@ OUR_COLUMNS = (
     "event_id",
 )
 ASSISTMENTS_COLUMNS = ("user_id", "item_id", "timestamp", "correct", "skill_id")
-
-
-class ImportFailed(Exception):
-    """The file cannot be imported; nothing of it was kept."""
 
 
 @dataclass
