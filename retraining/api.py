@@ -19,6 +19,7 @@ from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from . import learners, permissions, selectors, services
@@ -41,16 +42,23 @@ METRICS_EXAMPLE = {"accuracy": 0.8423, "precision": 0.8512, "recall": 0.9034, "f
 METRICS_EXAMPLE |= {"mae": 0.2156, "auc": 0.8779, "logLoss": 0.4361, "brierScore": 0.1423, "ece": 0.0183}
 
 
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a typo is an error and not a silent default."""
+# Pages start at most this far in: a larger offset overflows the databases' integers (and no list is
+# that long).
+MAX_OFFSET = 2**31 - 1
 
-    def validate(self, attrs):
-        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a typo is an error and not a silent default.
+
+    Checked on each object's own data, so a list (``many=True``) is as strict as a single object.
+    """
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
         if unknown:
-            raise serializers.ValidationError(
-                f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(self.fields)}"
-            )
-        return attrs
+            message = f"unknown field(s): {', '.join(map(str, unknown))}; allowed: {', '.join(self.fields)}"
+            raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [message]})
+        return super().to_internal_value(data)
 
 
 class RetrainRequest(StrictSerializer):
@@ -165,7 +173,7 @@ class StatusView(APIView):
 class VersionListQuery(StrictSerializer):
     status = serializers.ChoiceField(choices=[s.value for s in selectors.ModelVersion.Status], required=False)
     limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class VersionListView(APIView):
@@ -565,13 +573,29 @@ class CSVRenderer(BaseRenderer):
         writer = csv.writer(out)
         writer.writerow(["questionId", "difficulty", "discrimination", "answers", "successRate"])
         for row in data["questions"]:
-            writer.writerow([row[k] for k in ("questionId", "difficulty", "discrimination", "answers", "successRate")])
+            writer.writerow(
+                [
+                    spreadsheet_safe(row[k])
+                    for k in ("questionId", "difficulty", "discrimination", "answers", "successRate")
+                ]
+            )
         return out.getvalue().encode()
+
+
+# OWASP's rule for CSV injection: a text cell starting with one of these is a formula to a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A text cell a spreadsheet would evaluate gets a leading ``'`` (shown as text); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class ParametersQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=10_000, default=1000)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class ProductionParametersView(APIView):
