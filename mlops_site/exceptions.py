@@ -2,7 +2,8 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
@@ -86,3 +87,30 @@ def _code(exc: APIException) -> str:
     while isinstance(codes, dict | list):
         codes = next(iter(codes.values())) if isinstance(codes, dict) else (codes[0] if codes else "invalid")
     return str(codes)
+
+
+# ---------------------------------------------------------------- Django's error pages, JSON under /api/
+def _json_or(default_view):
+    """Django's error page, except under /api/, where the answer is ``{"error", "code"}`` like all others."""
+
+    def view(request, *args, **kwargs):
+        from .middleware import is_api
+
+        if not is_api(request):
+            return default_view(request, *args, **kwargs)
+        status_code, message, code = API_ERROR_PAGES[default_view]
+        if status_code == 404:
+            message = f"No API endpoint at {request.path}; see /api/docs for the endpoints"
+        return JsonResponse({"error": message, "code": code}, status=status_code)
+
+    return view
+
+
+API_ERROR_PAGES = {
+    defaults.bad_request: (400, "Bad request", "bad_request"),
+    defaults.page_not_found: (404, "Not found", "not_found"),
+    defaults.server_error: (500, "Internal server error; it has been logged", "server_error"),
+}
+bad_request = _json_or(defaults.bad_request)
+page_not_found = _json_or(defaults.page_not_found)
+server_error = _json_or(defaults.server_error)

@@ -78,6 +78,11 @@ for _model in (OutstandingToken, BlacklistedToken):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
 
+# Unknown paths and crashes under /api/ answer JSON like every other API error.
+handler400 = "mlops_site.exceptions.bad_request"
+handler404 = "mlops_site.exceptions.page_not_found"
+handler500 = "mlops_site.exceptions.server_error"
+
 admin.site.site_header = "IRT retraining"
 admin.site.site_title = "IRT retraining"
 admin.site.index_title = "Staff console"

@@ -7,10 +7,10 @@ what they return into what a person reads.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -518,7 +518,9 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
     def deploy_view(self, request, object_id):
         if not permissions.allowed(request.user, permissions.DEPLOY):
             raise PermissionDenied
-        version = get_object_or_404(ModelVersion, pk=object_id)
+        version = self.get_object(request, unquote(object_id))  # None for an id that is not a key
+        if version is None:
+            raise Http404(f"No model version with the key {object_id!r}")
         change_url = reverse("admin:retraining_modelversion_change", args=[version.pk])
         production = selectors.production_version()
         rollback = production is not None and version.number < production.number

@@ -59,9 +59,12 @@ def parameter_summaries(version: ModelVersion) -> dict:
 def version_get(identifier: str | int) -> ModelVersion:
     """A version by its name ("v2") or its primary key; :class:`VersionNotFound` otherwise."""
     text = str(identifier).strip()
+    if not text or len(text) > 64 or not text.isprintable():
+        # No stored name is like that; a NUL would even be refused by PostgreSQL as an error.
+        raise VersionNotFound(f"Model version {text[:64]!r} not found: use a name like v2 or a primary key")
     versions = ModelVersion.objects.defer("parameters")
     version = versions.filter(version=text).first()
-    if version is None and text.isdigit() and len(text) < 19:
+    if version is None and text.isascii() and text.isdigit() and len(text) < 19:
         version = versions.filter(pk=int(text)).first()
     if version is None:
         raise VersionNotFound(f'Model version "{text}" not found')

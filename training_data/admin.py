@@ -79,44 +79,61 @@ def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
+MAX_YEAR_LINKS = 60
+
+
 def answer_date_hierarchy(params) -> dict:
-    """Year -> month -> day links over ``answered_at`` that only probe its index.
+    """Year -> month -> day links over ``answered_at`` that only probe its index, boundedly.
 
     Django's own date hierarchy runs ``SELECT DISTINCT`` over a truncated date of every row,
-    which takes seconds on a million answers; here each candidate period is one indexed
-    ``EXISTS`` probe, and the links are ``answered_at`` ranges the date filter understands.
+    which takes seconds on a million answers; here each link costs one indexed query, the links
+    stay inside the data's real range (first to last answer), and there are at most 31 of them
+    (days), 13 (months) or ``MAX_YEAR_LINKS`` (years, jumping from one year with answers to the
+    next), whatever the data or the requested period.
     """
     answers = TrainingData.objects.order_by()
-    first = answers.order_by("answered_at").values_list("answered_at", flat=True).first()
-    last = answers.order_by("-answered_at").values_list("answered_at", flat=True).first()
+    times = answers.order_by("answered_at").values_list("answered_at", flat=True)
+    first = times.first()
     if first is None:
         return {"links": [], "back": None}
+    last = answers.order_by("-answered_at").values_list("answered_at", flat=True).first()
     start, end = params.get("answered_at__gte", ""), params.get("answered_at__lt", "")
     try:
         lower, upper = date.fromisoformat(start[:10]), date.fromisoformat(end[:10])
-    except ValueError:
-        lower = upper = None
-    if lower and upper and upper - lower <= timedelta(days=31):
-        periods = [(lower + timedelta(days=k), lower + timedelta(days=k + 1)) for k in range((upper - lower).days)]
-        label, back = "%b %d", (date(lower.year, 1, 1), date(lower.year + 1, 1, 1))
-    elif lower and upper and upper - lower <= timedelta(days=366):
-        months, day = [], lower.replace(day=1)
-        while day < upper:
-            months.append((day, _next_month(day)))
+        return _drill_down(answers, params, lower, upper, first.date(), last.date())
+    except (ValueError, OverflowError):  # no period asked for, or one at the calendar's edge
+        pass
+    links, cursor = [], first
+    while cursor is not None and len(links) < MAX_YEAR_LINKS:
+        begin = date(cursor.year, 1, 1)
+        stop = date(cursor.year + 1, 1, 1) if cursor.year < 9999 else date.max
+        links.append({"label": str(cursor.year), **_period_query(params, begin, stop)})
+        cursor = times.filter(answered_at__gte=_midnight(stop)).first() if cursor.year < 9999 else None
+    return {"links": links, "back": None}
+
+
+def _drill_down(answers, params, lower: date, upper: date, first: date, last: date) -> dict:
+    """Month links inside a year, or day links inside a month; ValueError for any other period."""
+    if upper - lower <= timedelta(days=31):
+        begin = max(lower, first)
+        days = (min(upper, last + timedelta(days=1)) - begin).days
+        periods = [(begin + timedelta(days=k), begin + timedelta(days=k + 1)) for k in range(max(days, 0))]
+        label = "%b %d"
+        year = (date(lower.year, 1, 1), date(lower.year + 1, 1, 1))
+        back = {"label": str(lower.year), **_period_query(params, *year)}
+    elif upper - lower <= timedelta(days=366):
+        periods, day = [], max(lower, first.replace(day=1))
+        while day < min(upper, _next_month(last)):
+            periods.append((day, _next_month(day)))
             day = _next_month(day)
-        periods, label, back = months, "%B %Y", (None, None)
+        label, back = "%B %Y", {"label": "all years", **_period_query(params, None, None)}
     else:
-        periods = [(date(y, 1, 1), date(y + 1, 1, 1)) for y in range(first.year, last.year + 1)]
-        label, back = "%Y", None
+        raise ValueError("not a month or a year")
     links = [
         {"label": begin.strftime(label), **_period_query(params, begin, stop)}
         for begin, stop in periods
         if answers.filter(answered_at__gte=_midnight(begin), answered_at__lt=_midnight(stop)).exists()
     ]
-    if back == (None, None):
-        back = {"label": "all years", **_period_query(params, None, None)}
-    elif back:
-        back = {"label": str(back[0].year), **_period_query(params, *back)}
     return {"links": links, "back": back}
 
 
