@@ -26,4 +26,6 @@ class SiteConfig(AppConfig):
     verbose_name = "Site"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the deploy checks)
+        from . import checks, tokens  # noqa: F401  (checks registers the deploy checks)
+
+        tokens.connect()

@@ -192,6 +192,10 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
+    # Tokens carry a digest of the password: after a change, those issued before are refused
+    # (mlops_site/tokens.py also blacklists the user's refresh tokens then, and on deactivation).
+    "CHECK_REVOKE_TOKEN": True,
+    "TOKEN_REFRESH_SERIALIZER": "mlops_site.tokens.RefreshSerializer",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "IRT retraining service",
