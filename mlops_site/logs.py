@@ -1,10 +1,12 @@
-"""Structured logs: one JSON object per line (the formatter used by settings.LOGGING)."""
+"""Structured logs: one JSON object per line (settings.LOGGING's formatter, gunicorn's access log)."""
 
 from __future__ import annotations
 
 import json
 import logging
 from datetime import UTC, datetime
+
+from gunicorn.glogging import Logger, SafeAtoms
 
 
 class JsonFormatter(logging.Formatter):
@@ -25,3 +27,19 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+class JsonSafeAtoms(SafeAtoms):
+    """gunicorn's access-log values escaped for a JSON string: quotes, backslashes, newlines, NULs and
+    every other control character a client can put into a path, a query or a header."""
+
+    def __init__(self, atoms):
+        dict.__init__(self)
+        for key, value in atoms.items():
+            self[key] = json.dumps(value)[1:-1] if isinstance(value, str) else value
+
+
+class GunicornLogger(Logger):
+    """gunicorn's logger, whose access lines (``access_log_format`` in gunicorn.conf.py) stay valid JSON."""
+
+    atoms_wrapper_class = JsonSafeAtoms
