@@ -35,18 +35,47 @@ class EstimatedCountPaginator(Paginator):
 
 
 class ModuleFilter(admin.SimpleListFilter):
-    """Modules by name; the distinct list (a scan of every answer) is cached for five minutes."""
+    """Modules by name: a link each while there are few, a search box (exact name) when there are many.
+
+    The page stays small whatever the data: at most ``MAX_LISTED`` modules are ever read (cached
+    for five minutes), not a distinct scan of every answer rendered as thousands of links.
+    """
 
     title = "module"
     parameter_name = "module"
+    template = "admin/training_data/module_filter.html"
+    MAX_LISTED = 50
 
     def lookups(self, request, model_admin):
         modules = cache.get_or_set(
-            "training_data:modules",
-            lambda: list(TrainingData.objects.order_by("module").values_list("module", flat=True).distinct()),
+            "training_data:modules:first",
+            lambda: list(
+                TrainingData.objects.order_by("module")
+                .values_list("module", flat=True)
+                .distinct()[: self.MAX_LISTED + 1]
+            ),
             timeout=300,
         )
+        self.searchable = len(modules) > self.MAX_LISTED
+        if self.searchable:
+            chosen = self.value()
+            return [(chosen, chosen or "(none)")] if chosen is not None else []
         return [(m, m or "(none)") for m in modules]
+
+    def has_output(self):
+        return self.searchable or super().has_output()
+
+    def choices(self, changelist):
+        # Other filters and the search stay applied when a module is searched for.
+        self.kept_params = [
+            (key, value)
+            for key, values in changelist.get_filters_params().items()
+            if key != self.parameter_name
+            for value in (values if isinstance(values, list) else [values])
+        ]
+        if changelist.query:
+            self.kept_params.append(("q", changelist.query))
+        yield from super().choices(changelist)
 
     def queryset(self, request, queryset):
         return queryset if self.value() is None else queryset.filter(module=self.value())
