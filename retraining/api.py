@@ -601,6 +601,11 @@ class ParametersQuery(serializers.Serializer):
 class ProductionParametersView(APIView):
     renderer_classes = [JSONRenderer, CSVRenderer]
 
+    def handle_exception(self, exc):
+        # Errors are JSON under /api/, also when CSV was asked for.
+        self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().handle_exception(exc)
+
     def perform_content_negotiation(self, request, force=False):
         if request.query_params.get("format") not in (None, "json", "csv"):
             return JSONRenderer(), JSONRenderer.media_type  # get() answers 400 for the format
