@@ -193,7 +193,11 @@ def section_assistments(_args):
     train_mean = correct[~held].mean()
     constant = metrics.evaluate(correct[held], np.full(held.sum(), train_mean))
     out.append(["constant (train mean)", "-", "0.500", f"{constant['logLoss']:.4f}", f"{constant['accuracy']:.4f}", ""])
-    for label, estimator in (("heuristic (original)", Heuristic()), ("1PL", IRT("1pl")), ("2PL", IRT("2pl"))):
+    for label, estimator in (
+        ("heuristic (original)", Heuristic()),
+        ("1PL", IRT(model="1pl")),
+        ("2PL", IRT(model="2pl")),
+    ):
         start = time.perf_counter()
         estimator.fit(users[~held], items[~held], correct[~held], **sizes)
         seconds = time.perf_counter() - start

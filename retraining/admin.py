@@ -26,6 +26,8 @@ from .services import comparison as comparisons
 from .services import monitoring
 from .serving import stored_model
 
+TWO_PL_TYPES = (ModelVersion.ModelType.IRT_2PL, ModelVersion.ModelType.IRT_2PL_MODULES)
+
 STATUS_COLOURS = {
     "training": "#b7791f",
     "completed": "#2b6cb0",
@@ -128,6 +130,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         "parameter_summaries",
         "difficulty_chart",
         "discrimination_chart",
+        "module_deviations",
         "ability_chart",
         "training_data_count",
         "data_first_answer_at",
@@ -155,8 +158,10 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         if obj is not None and obj.status == ModelVersion.Status.TRAINING:
             return ((None, {"fields": head}), ("Run", {"fields": (*run, "config_display")}))
         parameters = ["parameter_summaries", "difficulty_chart", "ability_chart"]
-        if obj is not None and obj.model_type == ModelVersion.ModelType.IRT_2PL:
+        if obj is not None and obj.model_type in TWO_PL_TYPES:
             parameters.insert(2, "discrimination_chart")  # 1PL and the heuristic have no discrimination
+        if obj is not None and (obj.parameters or {}).get("modules"):
+            parameters.append("module_deviations")
         return (
             (None, {"fields": head}),
             ("Gate decision", {"fields": ("decision_reason", "decision_display")}),
@@ -306,7 +311,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
                 ("discrimination", "Discrimination"),
                 ("abilityEstimates", "Ability"),
             )
-            if key in params and (key != "discrimination" or obj.model_type == ModelVersion.ModelType.IRT_2PL)
+            if key in params and (key != "discrimination" or obj.model_type in TWO_PL_TYPES)
         ]
         if not rows:
             return "-"
@@ -315,6 +320,26 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             '<table class="metrics"><tr><th></th><th>mean</th><th>variance</th></tr>{}</table><p>{}</p>',
             format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", rows),
             counts,
+        )
+
+    @admin.display(description="module deviations")
+    def module_deviations(self, obj):
+        modules = (obj.parameters or {}).get("modules") or {}
+        summary = modules.get("deviationEstimates") or {}
+        rows = [
+            (
+                "spread tau (chosen on an inner split of the training answers)",
+                _number(modules.get("deviationSpread"), "{:.2f}"),
+            ),
+            ("(learner, module) pairs", f"{modules.get('pairs', 0):,}"),
+            (
+                "deviation mean / variance",
+                f"{_number(summary.get('mean'), '{:.3f}')} / {_number(summary.get('variance'), '{:.3f}')}",
+            ),
+            ("spread of difficulties around module means", _number(modules.get("difficultySpread"), "{:.2f}")),
+        ]
+        return format_html(
+            '<table class="metrics">{}</table>', format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
         )
 
     def _question_values(self, obj, key):
@@ -425,6 +450,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
             "training": _live(),
             "live_url": reverse("admin:retraining_modelversion_live"),
             "can_retrain": permissions.allowed(request.user, permissions.RETRAIN),
+            "algorithms": [(name, ModelVersion.ModelType(name).label) for name in services.ALGORITHMS],
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)
@@ -576,7 +602,8 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
         if request.method != "POST":
             return HttpResponseRedirect(changelist)
         try:
-            job = services.retrain_enqueue(actor=request.user)
+            algorithm = request.POST.get("algorithm") or "irt-2pl"
+            job = services.retrain_enqueue(actor=request.user, algorithm=algorithm)
         except TrainingInProgress as error:
             self.message_user(request, console.in_progress_message(error), messages.WARNING)
         except RetrainingError as error:

@@ -368,6 +368,14 @@ class PredictItem(StrictSerializer):
         default="live",
         help_text='"live": re-scored from the stored answers (default); "model": as the version was trained.',
     )
+    module = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=True,
+        help_text="The question's module: a version with module deviations (irt-2pl-modules) then uses the "
+        "learner's ability in that module; without it, the overall ability.",
+    )
 
 
 class PredictView(APIView):
@@ -408,8 +416,10 @@ class PredictView(APIView):
         pairs = PredictItem(data=request.data, many=many)
         pairs.is_valid(raise_exception=True)
         items = pairs.validated_data if many else [pairs.validated_data]
+        modules = [item.get("module") for item in items]
         version, results = learners.predictions(
-            pairs=[(item["userId"], item["questionId"], item["ability"]) for item in items]
+            pairs=[(item["userId"], item["questionId"], item["ability"]) for item in items],
+            modules=modules if any(m is not None for m in modules) else None,
         )
         bodies = [prediction_body(result) for result in results]
         if many:

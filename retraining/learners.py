@@ -59,11 +59,16 @@ class PairPrediction:
     cold_question: bool
 
 
-def predictions(*, pairs: list[tuple[str, str, str]]) -> tuple[str, list[PairPrediction]]:
+def predictions(
+    *, pairs: list[tuple[str, str, str]], modules: list[str | None] | None = None
+) -> tuple[str, list[PairPrediction]]:
     """P(correct) for (userId, questionId, ability source) triples under the serving version.
 
     Source "live" re-scores each learner from their stored answers (one query for all of them);
     "model" keeps the ability the version's training left (the prior for learners it never saw).
+    ``modules`` (one per pair, None where unknown) adds a module version's deviation of the
+    learner in that module; without it, or in a module the learner never answered in, the
+    overall ability is used.
     """
     version, model = production_model()
     hashes = [hash_user_id(user_id) for user_id, _, _ in pairs]
@@ -72,7 +77,9 @@ def predictions(*, pairs: list[tuple[str, str, str]]) -> tuple[str, list[PairPre
     abilities = [
         live[h] if source == "live" else model.model_ability(h) for h, (_, _, source) in zip(hashes, pairs, strict=True)
     ]
-    prediction = model.predict(hashes, [q for _, q, _ in pairs], abilities=[a.ability for a in abilities])
+    prediction = model.predict(
+        hashes, [q for _, q, _ in pairs], abilities=[a.ability for a in abilities], modules=modules
+    )
     return version, [
         PairPrediction(user_id, question_id, float(p), ability, bool(cold_q))
         for (user_id, question_id, _), p, ability, cold_q in zip(

@@ -33,6 +33,7 @@ class ModelVersion(models.Model):
     class ModelType(models.TextChoices):
         IRT_2PL = "irt-2pl", "IRT 2PL"
         IRT_1PL = "irt-1pl", "IRT 1PL"
+        IRT_2PL_MODULES = "irt-2pl-modules", "IRT 2PL + module deviations"
         HEURISTIC = "heuristic", "Success-rate heuristic"
 
     version = models.CharField(max_length=32, unique=True, help_text='"v1", "v2", ...; never reused.')

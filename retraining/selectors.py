@@ -150,6 +150,8 @@ class AnswerArrays:
     correct: np.ndarray
     user_ids: list[str]
     question_ids: list[str]
+    modules: np.ndarray  # dense module codes; module_ids[k] is the module ("" when none was given)
+    module_ids: list[str]
     difficulty_labels: np.ndarray  # per question; NaN where the app gave none
     first_answer_at: datetime | None
     last_answer_at: datetime | None
@@ -163,7 +165,12 @@ class AnswerArrays:
     def subset(self, rows: np.ndarray) -> AnswerArrays:
         """These answers restricted to ``rows`` (a mask or indices); ids lists, labels, cutoff kept."""
         return replace(
-            self, users=self.users[rows], items=self.items[rows], correct=self.correct[rows], ids=self.ids[rows]
+            self,
+            users=self.users[rows],
+            items=self.items[rows],
+            correct=self.correct[rows],
+            modules=self.modules[rows],
+            ids=self.ids[rows],
         )
 
 
@@ -174,8 +181,12 @@ def answers_concat(parts: list[AnswerArrays]) -> AnswerArrays:
         return parts[0]
     user_ids: dict = {}
     question_ids: dict = {}
-    users, items = [], []
+    module_ids: dict = {}
+    users, items, modules = [], [], []
     for part in parts:
+        modules.append(
+            np.array([module_ids.setdefault(m, len(module_ids)) for m in part.module_ids], np.int64)[part.modules]
+        )
         users.append(np.array([user_ids.setdefault(u, len(user_ids)) for u in part.user_ids], np.int64)[part.users])
         items.append(
             np.array([question_ids.setdefault(q, len(question_ids)) for q in part.question_ids], np.int64)[part.items]
@@ -187,6 +198,8 @@ def answers_concat(parts: list[AnswerArrays]) -> AnswerArrays:
         correct=np.concatenate([part.correct for part in parts]),
         user_ids=list(user_ids),
         question_ids=list(question_ids),
+        modules=np.concatenate(modules),
+        module_ids=list(module_ids),
         difficulty_labels=np.full(len(question_ids), np.nan),
         first_answer_at=min(p.first_answer_at for p in parts),
         last_answer_at=max(p.last_answer_at for p in parts),
@@ -196,7 +209,7 @@ def answers_concat(parts: list[AnswerArrays]) -> AnswerArrays:
     )
 
 
-_FIELDS = ("id", "user_hash", "question_id", "correct", "difficulty")
+_FIELDS = ("id", "user_hash", "question_id", "correct", "module", "difficulty")
 
 
 def answers_load(
@@ -232,10 +245,12 @@ def answers_load(
             gc.enable()
 
 
-def answers_given(user_hashes, question_ids, correct) -> AnswerArrays:
-    """Answers that are not stored (a file's, say): no keys, so nothing is known of who trained on them."""
+def answers_given(user_hashes, question_ids, correct, modules=None) -> AnswerArrays:
+    """Answers that are not stored (a file's, say): no keys, so nothing is known of who trained on them.
+    ``modules`` (one per answer) default to "" (no module)."""
     users, user_list = _encode(tuple(user_hashes))
     items, question_list = _encode(tuple(question_ids))
+    module_codes, module_list = _encode(tuple(modules) if modules is not None else ("",) * users.size)
     empty = np.zeros(0, dtype=np.int64)
     return AnswerArrays(
         users=users,
@@ -243,6 +258,8 @@ def answers_given(user_hashes, question_ids, correct) -> AnswerArrays:
         correct=np.fromiter(correct, np.int8, users.size),
         user_ids=user_list,
         question_ids=question_list,
+        modules=module_codes,
+        module_ids=module_list,
         difficulty_labels=np.full(len(question_list), np.nan),
         first_answer_at=None,
         last_answer_at=None,
@@ -268,6 +285,8 @@ def _to_arrays(rows: list[tuple], with_labels: bool = True) -> AnswerArrays:
             empty,
             [],
             [],
+            empty,
+            [],
             np.zeros(0),
             None,
             None,
@@ -279,6 +298,7 @@ def _to_arrays(rows: list[tuple], with_labels: bool = True) -> AnswerArrays:
     ids, user_hashes, question_ids, correct = next(columns), next(columns), next(columns), next(columns)
     users, user_list = _encode(user_hashes)
     items, question_list = _encode(question_ids)
+    modules, module_list = _encode(next(columns))
     outcome = np.fromiter(correct, np.int8, len(rows))
     labels = np.full(len(question_list), np.nan)
     if with_labels:
@@ -299,6 +319,8 @@ def _to_arrays(rows: list[tuple], with_labels: bool = True) -> AnswerArrays:
         correct=outcome,
         user_ids=user_list,
         question_ids=question_list,
+        modules=modules,
+        module_ids=module_list,
         difficulty_labels=labels,
         first_answer_at=ends[ids[-1]][0],
         last_answer_at=ends[ids[0]][0],

@@ -5,6 +5,11 @@ Every stored model, IRT or heuristic, predicts P(correct) = 1 / (1 + exp(-a (the
 A user the model has never seen gets the prior mean ability (0); a question it has never seen
 gets the model's mean discrimination and mean difficulty (its ``coldStart`` entry).
 
+A version with module deviations (``irt-2pl-modules``) adds to theta the learner's deviation in
+the answer's module (0 for a module the learner never answered in: the overall ability), and gives
+an unseen question of a known module that module's mean difficulty. Every caller may pass the
+answers' modules; versions without deviations ignore them.
+
 Between retrains a learner can also be re-scored from their stored answers with the version's
 items held fixed (:meth:`StoredModel.live_ability`): the training E-step for IRT versions, the
 success-rate rule for the heuristic.
@@ -68,6 +73,9 @@ class StoredModel:
         self._cold_ability = float(cold.get("ability", 0.0))
         self._cold_difficulty = float(cold.get("difficulty", self._difficulty.mean() if questions else 0.0))
         self._cold_discrimination = float(cold.get("discrimination", self._discrimination.mean() if questions else 1.0))
+        modules = parameters.get("modules") or {}
+        self._module_difficulty: dict[str, float] = modules.get("difficulty") or {}
+        self._deviations: dict[str, dict[str, float]] = modules.get("deviations") or {}
 
     @classmethod
     def from_version(cls, version: ModelVersion) -> StoredModel:
@@ -120,34 +128,72 @@ class StoredModel:
         return Ability(ability, sd, "live", used, skipped)
 
     # ---------------------------------------------------------------------------- prediction
-    def predict(self, user_hashes, question_ids, abilities=None) -> Prediction:
-        """P(correct) per pair; ``abilities`` (one per pair) replaces the stored ones when given."""
+    def deviations(self, user_hashes, modules) -> np.ndarray:
+        """Each learner's deviation from their overall ability in the given module (0 where unknown)."""
+        table = self._deviations
+        return np.fromiter(
+            ((table.get(u) or {}).get(m, 0.0) for u, m in zip(user_hashes, modules, strict=True)), np.float64
+        )
+
+    def predict(self, user_hashes, question_ids, abilities=None, modules=None) -> Prediction:
+        """P(correct) per pair; ``abilities`` (one per pair) replaces the stored overall ones when
+        given; ``modules`` (one per pair) adds the learners' module deviations, if the version has any."""
         question_index = self.question_positions(question_ids)
+        if modules is not None:
+            user_hashes, modules = list(user_hashes), list(modules)
         if abilities is None:
             user_index = np.fromiter((self._user_index.get(u, -1) for u in user_hashes), np.int64)
-            return self._predict(user_index, question_index)
+            return self._predict(user_index, question_index, user_hashes=user_hashes, modules=modules)
         # One ability per pair: pair k is "user" k.
         ability = np.asarray(abilities, dtype=np.float64)
-        return self._predict(np.arange(ability.size), question_index, ability=ability)
+        return self._predict(
+            np.arange(ability.size), question_index, ability=ability, user_hashes=user_hashes, modules=modules
+        )
 
     def predict_answers(self, data: AnswerArrays) -> Prediction:
-        """Predictions for loaded answers: ids are looked up once per distinct learner and question."""
+        """Predictions for loaded answers: ids are looked up once per distinct learner and question
+        (a version with module deviations also reads each answer's module)."""
         users = np.fromiter((self._user_index.get(u, -1) for u in data.user_ids), np.int64, len(data.user_ids))
         questions = self.question_positions(data.question_ids)
-        return self._predict(users[data.users], questions[data.items])
+        if not (self._deviations or self._module_difficulty):
+            return self._predict(users[data.users], questions[data.items])
+        user_hashes = [data.user_ids[u] for u in data.users.tolist()]
+        modules = [data.module_ids[m] for m in data.modules.tolist()]
+        return self._predict(users[data.users], questions[data.items], user_hashes=user_hashes, modules=modules)
 
-    def _predict(self, user_index: np.ndarray, question_index: np.ndarray, ability=None) -> Prediction:
+    def _predict(
+        self, user_index: np.ndarray, question_index: np.ndarray, ability=None, user_hashes=None, modules=None
+    ) -> Prediction:
+        ability = self._ability if ability is None else ability
+        cold_user = user_index < 0
+        cold_question = question_index < 0
+        discrimination, difficulty = self._discrimination, self._difficulty
+        if modules is not None and (self._deviations or self._module_difficulty):
+            # Pair k becomes "user" k with its overall ability plus its deviation in the module.
+            overall = np.where(
+                cold_user, self._cold_ability, ability[np.maximum(user_index, 0)] if ability.size else 0.0
+            )
+            ability = overall + self.deviations(user_hashes, modules)
+            user_index = np.arange(ability.size)
+            # An unseen question of a known module is that module's mean item.
+            module_names = list(self._module_difficulty)
+            position = {m: k for k, m in enumerate(module_names)}
+            known = np.fromiter((position.get(m, -1) for m in modules), np.int64, len(modules))
+            use_module = cold_question & (known >= 0)
+            question_index = np.where(use_module, difficulty.size + known, question_index)
+            difficulty = np.concatenate([difficulty, [self._module_difficulty[m] for m in module_names]])
+            discrimination = np.concatenate([discrimination, np.full(len(module_names), self._cold_discrimination)])
         probability = predict_2pl(
             user_index,
             question_index,
-            ability=self._ability if ability is None else ability,
-            discrimination=self._discrimination,
-            difficulty=self._difficulty,
+            ability=ability,
+            discrimination=discrimination,
+            difficulty=difficulty,
             cold_ability=self._cold_ability,
             cold_discrimination=self._cold_discrimination,
             cold_difficulty=self._cold_difficulty,
         )
-        return Prediction(probability, user_index < 0, question_index < 0)
+        return Prediction(probability, cold_user, cold_question)
 
 
 def stored_model(version: ModelVersion) -> StoredModel:

@@ -81,6 +81,9 @@ class ModuleIRT(Estimator):
         The chosen ``tau``; ``validation_log_loss_`` maps every candidate to its validation log-loss.
     n_users_, n_items_, n_modules_ : int
         Sizes seen in ``fit``; larger indices are unseen in ``predict_proba``.
+    log_likelihood_ : float
+        Log-likelihood of the training answers at the fitted abilities, deviations and items
+        (conditional on them, unlike the 2PL's marginal one).
     n_iter_, converged_ :
         Of the items' EM (see :class:`IRT`).
 
@@ -155,6 +158,8 @@ class ModuleIRT(Estimator):
         self.deviation_sd_ = deviation_sd
         self.deviation_spread_ = float(tau)
         self.validation_log_loss_ = scores
+        eta = a[items] * (ability[users] + deviation[pair_of_answer]) + d[items]
+        self.log_likelihood_ = float(-np.sum(_log1pexp(np.where(correct == 1, -eta, eta))))
         self.n_users_ = n_users
         self.n_items_ = n_items
         self.n_modules_ = n_modules

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from ..errors import RetrainingError
-from ..irt import IRT, Heuristic
+from ..irt import IRT, Heuristic, ModuleIRT
 from ..selectors import AnswerArrays
 
 #: The success-rate rules every candidate is also scored against.
@@ -31,6 +31,11 @@ def _label_arguments(data: AnswerArrays, heartbeat: Heartbeat) -> dict:
     return {**sizes, "initial_difficulty": data.difficulty_labels}
 
 
+def _module_arguments(data: AnswerArrays, heartbeat: Heartbeat) -> dict:
+    """The module model also declares how many modules there are (its deviations are per module)."""
+    return {**_em_arguments(data, heartbeat), "n_modules": len(data.module_ids)}
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -43,7 +48,9 @@ class Algorithm:
     ``estimator`` builds a fresh unfitted estimator (``fit``/``predict_proba``, fitted state with a
     trailing underscore); ``fit_arguments(data, heartbeat)`` gives the keyword arguments of its
     ``fit`` beside the answers; ``with_labels`` loads the app's difficulty labels with the answers;
-    ``settings`` is recorded in the version's config (default: the estimator's ``get_params()``).
+    ``settings`` is recorded in the version's config (default: the estimator's ``get_params()``);
+    ``columns`` names further per-answer arrays of :class:`AnswerArrays` that the estimator's
+    ``fit`` and ``predict_proba`` take after the answers (e.g. ``("modules",)``).
     """
 
     name: str
@@ -51,6 +58,11 @@ class Algorithm:
     fit_arguments: Callable[[AnswerArrays, Heartbeat], dict] = _em_arguments
     with_labels: bool = False
     settings: dict | None = None
+    columns: tuple[str, ...] = ()
+
+    def answer_columns(self, data: AnswerArrays, mask) -> list:
+        """The extra per-answer arrays for ``fit``/``predict_proba``, restricted to ``mask``."""
+        return [getattr(data, name)[mask] for name in self.columns]
 
     def config_settings(self) -> dict:
         if self.settings is not None:
@@ -85,3 +97,4 @@ algorithm_register(
     with_labels=True,
     settings={"rule": "success-rate adjustment (0.5 - s) * 0.4 outside 30-80 %"},
 )
+algorithm_register("irt-2pl-modules", ModuleIRT, fit_arguments=_module_arguments, columns=("modules",))

@@ -220,7 +220,11 @@ def compare_on_file(a: ModelVersion, b: ModelVersion, *, path, file_format: str 
     rows = list(answer_file_rows(path, file_format=file_format))
     if not rows:
         raise NotComparable(f"{path} holds no answers to compare on")
-    return compare(a, b, answers=answers_given([r[0] for r in rows], [r[1] for r in rows], [r[4] for r in rows]))
+    return compare(
+        a,
+        b,
+        answers=answers_given([r[0] for r in rows], [r[1] for r in rows], [r[4] for r in rows], [r[2] for r in rows]),
+    )
 
 
 def compare_cached(a: ModelVersion, b: ModelVersion) -> Comparison:

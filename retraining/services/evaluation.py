@@ -15,7 +15,7 @@ from ..irt import Heuristic, metrics
 from ..models import ModelVersion
 from ..selectors import AnswerArrays
 from ..serving import StoredModel
-from .algorithms import BASELINE
+from .algorithms import BASELINE, algorithm_get
 
 
 def holdout_mask(data: AnswerArrays, *, validation_split: float, random_seed: int, split: str) -> np.ndarray:
@@ -38,7 +38,8 @@ def holdout_evaluate(model, data: AnswerArrays, train, held, algorithm) -> dict:
     The serving model is not scored here: it may have trained on many of these answers. The gate
     compares it with the candidate through :func:`~retraining.services.comparison.compare`."""
     y_held = data.correct[held]
-    scores = metrics.evaluate(y_held, model.predict_proba(data.users[held], data.items[held]))
+    columns = algorithm_get(algorithm).answer_columns(data, held)
+    scores = metrics.evaluate(y_held, model.predict_proba(data.users[held], data.items[held], *columns))
     if algorithm != BASELINE:
         baseline = Heuristic().fit(data.users[train], data.items[train], data.correct[train], **_sizes(data))
         scores["baseline"] = {
@@ -95,7 +96,9 @@ def version_backtest(*, version: ModelVersion, path: str | Path, file_format: st
         raise RetrainingError(f"{path} holds no answers to evaluate")
     if not version.is_finished:
         raise RetrainingError(f"Version {version.version} has no usable model (status {version.status})")
-    prediction = StoredModel.from_version(version).predict([r[0] for r in rows], [r[1] for r in rows])
+    prediction = StoredModel.from_version(version).predict(
+        [r[0] for r in rows], [r[1] for r in rows], modules=[r[2] for r in rows]
+    )
     return Backtest(
         version=version,
         answers=len(rows),

@@ -134,7 +134,8 @@ class RetrainRun:
         algorithm = self.options.algorithm
         model = algorithm.estimator()
         arguments = algorithm.fit_arguments(data, self._heartbeat)
-        model.fit(data.users[train], data.items[train], data.correct[train], **arguments)
+        columns = algorithm.answer_columns(data, train)
+        model.fit(data.users[train], data.items[train], data.correct[train], *columns, **arguments)
         self.lap("fit")
         users_seen = np.bincount(data.users[train], minlength=len(data.user_ids)) > 0
         self.report("Learning", f"Processed {len(data.question_ids)} questions and {int(users_seen.sum())} users")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -21,23 +21,35 @@ class DemoTruth:
     ability: dict
     difficulty: dict
     discrimination: dict
+    module_deviation: dict = field(default_factory=dict)  # user -> module -> deviation (with module_sd)
 
 
 MODULES = ("algebra", "geometry", "statistics", "grammar", "vocabulary", "reading")
 
 
 def demo_data_generate(
-    *, users: int, questions: int, answers: int, seed: int, end: datetime | None = None, days: int = 28
+    *,
+    users: int,
+    questions: int,
+    answers: int,
+    seed: int,
+    end: datetime | None = None,
+    days: int = 28,
+    module_sd: float = 0.0,
 ) -> tuple[int, DemoTruth]:
     """Answers drawn from a known 2PL model; returns (answers inserted, the true parameters).
 
     Abilities ~ N(0, 1); difficulties ~ N(0, 1.5^2); discriminations log-normal around 1.5.
+    With ``module_sd`` > 0 a learner's ability in each module deviates from their overall one by
+    N(0, module_sd^2) (what ``irt-2pl-modules`` models); 0 leaves the answers of a seed unchanged.
     Each user's answers are spread, in order, over the ``days`` before ``end`` (default: today,
     midnight UTC, so a seed gives the same rows all day). Event ids derive from the seed: running
     it twice adds nothing.
     """
     if min(users, questions, answers) < 1:
         raise ValueError("users, questions and answers must all be at least 1")
+    if not 0 <= module_sd <= 5:
+        raise ValueError(f"module_sd must be between 0 and 5, got {module_sd}")
     rng = np.random.default_rng(seed)
     theta = rng.normal(0.0, 1.0, users)
     b = rng.normal(0.0, 1.5, questions)
@@ -48,7 +60,15 @@ def demo_data_generate(
 
     user_of = np.sort(rng.integers(0, users, answers))
     item_of = rng.integers(0, questions, answers)
-    correct = draw_answers(rng, ability=theta, discrimination=a, difficulty=b, users=user_of, items=item_of)
+    if module_sd:
+        # Drawn from their own stream, so that module_sd = 0 gives the same answers as before.
+        deviation = np.random.default_rng([seed, 17]).normal(0.0, module_sd, (users, len(MODULES)))
+        ability = theta[user_of] + deviation[user_of, question_module[item_of]]  # one per answer
+        correct = draw_answers(
+            rng, ability=ability, discrimination=a, difficulty=b, users=np.arange(answers), items=item_of
+        )
+    else:
+        correct = draw_answers(rng, ability=theta, discrimination=a, difficulty=b, users=user_of, items=item_of)
     seconds = np.exp(rng.normal(np.log(15.0), 0.5, answers)) * np.where(correct, 0.8, 1.2)
     now = timezone.now()
     end = end or now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -98,5 +118,10 @@ def demo_data_generate(
         ability={f"demo-user-{k}": float(theta[k]) for k in range(users)},
         difficulty={q: float(b[k]) for k, q in enumerate(question_ids)},
         discrimination={q: float(a[k]) for k, q in enumerate(question_ids)},
+        module_deviation={
+            f"demo-user-{k}": dict(zip(MODULES, deviation[k].tolist(), strict=True)) for k in range(users)
+        }
+        if module_sd
+        else {},
     )
     return inserted, truth
