@@ -50,7 +50,7 @@ def _table(rows, css_class="metrics") -> str:
 
 
 def _live() -> dict:
-    return console.live_training(selectors.training_status(), services.retrain_queued())
+    return console.live_training(selectors.training_status(), services.retrain_pending())
 
 
 def _chart(svg, width: int = 560) -> str:

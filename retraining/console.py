@@ -84,7 +84,8 @@ def live_training(status: dict, queued=None) -> dict:
                 "isTraining": False,
                 "queued": True,
                 "currentVersion": status.get("currentVersion"),
-                "text": f"Retrain queued {when(queued.enqueued_at)} (job {queued.id}): waiting for the worker.",
+                "text": f"Retrain queued {when(queued.enqueued_at)} (job {queued.id}): "
+                + ("waiting for the worker." if queued.status == "READY" else "the worker is starting it."),
             }
         return {"isTraining": False, "currentVersion": status.get("currentVersion"), "text": "No training running."}
     progress = status.get("progress") or {}

@@ -18,7 +18,7 @@ from .algorithms import ALGORITHMS, Algorithm, algorithm_get, algorithm_register
 from .deploy import version_deploy
 from .evaluation import Backtest, holdout_mask, version_backtest
 from .gate import GateDecision, deploy_decision
-from .jobs import RetrainJob, retrain_enqueue, retrain_job_get, retrain_queued
+from .jobs import RetrainJob, retrain_enqueue, retrain_job_get, retrain_pending, retrain_queued
 from .lease import TrainingLease
 from .training import SPLITS, Progress, RetrainResult, retrain
 
@@ -44,6 +44,7 @@ __all__ = [
     "retrain",
     "retrain_enqueue",
     "retrain_job_get",
+    "retrain_pending",
     "retrain_queued",
     "version_backtest",
     "version_deploy",

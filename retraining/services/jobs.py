@@ -83,6 +83,22 @@ def retrain_queued():
     return DBTaskResult.objects.filter(task_path=RETRAIN_TASK, status="READY").order_by("enqueued_at").first()
 
 
+def retrain_pending():
+    """A retrain job the console should watch although no run holds the lease yet: one waiting for
+    a worker, or one a worker took within the lease time (it is loading before taking the lease)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    recent = timezone.now() - timedelta(seconds=settings.MLOPS_TRAINING_LEASE_SECONDS)
+    return retrain_queued() or (
+        DBTaskResult.objects.filter(task_path=RETRAIN_TASK, status="RUNNING", started_at__gte=recent)
+        .order_by("-started_at")
+        .first()
+    )
+
+
 def retrain_job_get(job_id: str) -> RetrainJob:
     """A queued retrain's state, with the version it created once it exists."""
     try:
