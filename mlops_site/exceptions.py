@@ -9,8 +9,8 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from common.audit import audit
 from retraining import errors
-from retraining.audit import audit
 from training_data.errors import InvalidAnswer, TrainingDataError
 
 STATUS_BY_ERROR = {

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.views import defaults
 
-from retraining.audit import audit
+from common.audit import audit
 
 
 def permission_denied(request, exception=None):

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
 
-from retraining.audit import audit
+from common.audit import audit
 
 
 class BodySizeLimitMiddleware:

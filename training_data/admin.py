@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
 
-from mlops_site.admin import ReadOnlyModelAdmin
+from common.admin import ReadOnlyModelAdmin
 
 from .models import TrainingData
 

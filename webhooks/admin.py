@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from mlops_site.admin import ReadOnlyModelAdmin
+from common.admin import ReadOnlyModelAdmin
 
 from .events import EVENTS
 from .models import WebhookDelivery, WebhookEndpoint

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.html import format_html
 
-from mlops_site.admin import ReadOnlyModelAdmin
+from common.admin import ReadOnlyModelAdmin
 
 from .. import console
 from ..models import Deployment

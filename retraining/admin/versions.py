@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from mlops_site.admin import ReadOnlyModelAdmin
+from common.admin import ReadOnlyModelAdmin
 
 from .. import permissions
 from ..models import ModelVersion

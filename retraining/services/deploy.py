@@ -7,7 +7,8 @@ import time
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ..audit import audit
+from common.audit import audit
+
 from ..errors import VersionNotDeployable
 from ..models import Deployment, ModelVersion
 from ..signals import send_after_commit, version_deployed

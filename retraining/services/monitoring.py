@@ -21,10 +21,10 @@ from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 
+from common.audit import audit
 from training_data.models import TrainingData
 
 from .. import signals
-from ..audit import audit
 from ..irt import metrics
 from ..models import ModelVersion, MonitoringDay
 from ..selectors import answers_load, production_version

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
-from ..audit import audit
+from common.audit import audit
+
 from ..errors import NotComparable, NoTrainingData, RetrainingError
 from ..irt.metrics import METRIC
 from ..models import Deployment, ModelVersion

@@ -1,4 +1,4 @@
-"""Admin pieces shared by the apps."""
+"""The admin base the apps share."""
 
 from django.contrib import admin
 
