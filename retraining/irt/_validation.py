@@ -25,10 +25,10 @@ class Estimator:
         }
 
 
-def check_fitted(estimator, what: str) -> None:
+def check_fitted(estimator, what: str, call: str = "fit(users, items, correct)") -> None:
     """Raise :class:`NotFittedError` unless ``fit`` has run (fitted state ends in ``_``)."""
     if not hasattr(estimator, "difficulty_"):
-        raise NotFittedError(f"this {what} is not fitted yet: call fit(users, items, correct) first")
+        raise NotFittedError(f"this {what} is not fitted yet: call {call} first")
 
 
 def as_index_array(values, name: str) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Computerised adaptive testing keeps item parameters fixed between calibrations and updates the
 learner's ability after every answer. :func:`eap_ability` does that with the training E-step itself
-(:func:`~retraining.irt.model.posterior`), so live and trained abilities agree on the same answers;
+(:func:`~retraining.irt.em.posterior`), so live and trained abilities agree on the same answers;
 :func:`information` and :func:`rank_items` choose what to ask next.
 """
 
@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .model import posterior, posterior_moments, quadrature
+from .em import posterior, posterior_moments, quadrature
 from .prediction import sigmoid
 
 

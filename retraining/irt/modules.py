@@ -14,15 +14,14 @@ their module's mean, which also gives unseen items of a known module a better gu
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 
-from ._validation import Estimator, NotFittedError, as_index_array, check_answers, check_pairs
-from .model import DIFFICULTY_PRIOR_SD, IRT, _log1pexp
-from .prediction import sigmoid
+from ._validation import Estimator, as_index_array, check_answers, check_fitted, check_pairs
+from .model import IRT
+from .module_fitting import majority_module, shrink_difficulties, solve_abilities
+from .prediction import log1pexp, sigmoid
 
 # Deviation spreads (tau) tried by the inner validation split; 0 is the plain 2PL.
 DEFAULT_DEVIATION_SPREADS = (0.0, 0.2, 0.35, 0.5, 0.7, 1.0, 1.4)
-_MAX_NEWTON_STEP = 1.0
 
 
 def _check_modules(modules, size: int) -> np.ndarray:
@@ -127,29 +126,14 @@ class ModuleIRT(Estimator):
         n_users = max(int(users.max()) + 1, n_users or 0)
         n_items = max(int(items.max()) + 1, n_items or 0)
         n_modules = max(int(modules.max()) + 1, n_modules or 0)
-
-        irt = IRT(model="2pl", quadrature_points=self.quadrature_points, max_iter=self.max_iter, tol=self.tol)
-        irt.fit(users, items, correct, n_users=n_users, n_items=n_items, callback=callback)
-        a = irt.discrimination_
-        item_module = _majority_module(items, modules, n_items)
-        b, module_b, spread_b = _shrink_difficulties(
-            irt.difficulty_, a, irt.ability_, users, items, item_module, n_modules
-        )
-        d = -a * b
-
+        self._fit_items(users, items, correct, modules, (n_users, n_items, n_modules), callback)
+        a, d = self.discrimination_, self.intercept_
         pair_key, pair_of_answer = np.unique(users * n_modules + modules, return_inverse=True)
         scores = self._validation_scores(users, items, correct, modules, a, d, n_users, n_modules, spreads)
         tau = min(spreads, key=lambda s: (scores[s], s))
-        ability, ability_sd, deviation, deviation_sd = _solve_abilities(
+        ability, ability_sd, deviation, deviation_sd = solve_abilities(
             users, pair_of_answer, pair_key // n_modules, a[items], d[items], correct, tau, n_users, pair_key.size
         )
-
-        self.discrimination_ = a
-        self.difficulty_ = b
-        self.intercept_ = d
-        self.item_module_ = item_module
-        self.module_difficulty_ = module_b
-        self.difficulty_spread_ = float(spread_b)
         self.ability_ = ability
         self.ability_sd_ = ability_sd
         self.deviation_users_ = pair_key // n_modules
@@ -159,13 +143,30 @@ class ModuleIRT(Estimator):
         self.deviation_spread_ = float(tau)
         self.validation_log_loss_ = scores
         eta = a[items] * (ability[users] + deviation[pair_of_answer]) + d[items]
-        self.log_likelihood_ = float(-np.sum(_log1pexp(np.where(correct == 1, -eta, eta))))
+        self.log_likelihood_ = float(-np.sum(log1pexp(np.where(correct == 1, -eta, eta))))
         self.n_users_ = n_users
-        self.n_items_ = n_items
         self.n_modules_ = n_modules
+        return self
+
+    def _fit_items(self, users, items, correct, modules, sizes, callback):
+        """Steps 1 and 2: the items' 2PL, then difficulties shrunk toward their module's mean."""
+        n_users, n_items, n_modules = sizes
+        irt = IRT(model="2pl", quadrature_points=self.quadrature_points, max_iter=self.max_iter, tol=self.tol)
+        irt.fit(users, items, correct, n_users=n_users, n_items=n_items, callback=callback)
+        a = irt.discrimination_
+        item_module = majority_module(items, modules, n_items)
+        b, module_b, spread_b = shrink_difficulties(
+            irt.difficulty_, a, irt.ability_, users, items, item_module, n_modules
+        )
+        self.discrimination_ = a
+        self.difficulty_ = b
+        self.intercept_ = -a * b
+        self.item_module_ = item_module
+        self.module_difficulty_ = module_b
+        self.difficulty_spread_ = float(spread_b)
+        self.n_items_ = n_items
         self.n_iter_ = irt.n_iter_
         self.converged_ = irt.converged_
-        return self
 
     def _check_params(self):
         try:
@@ -202,10 +203,10 @@ class ModuleIRT(Estimator):
         found = pair_key[position] == held_key
         scores = {}
         for tau in spreads:
-            theta, _, deviation, _ = _solve_abilities(*args, tau, n_users, pair_key.size)
+            theta, _, deviation, _ = solve_abilities(*args, tau, n_users, pair_key.size)
             eta = a[items[held]] * (theta[users[held]] + np.where(found, deviation[position], 0.0)) + d[items[held]]
             # log-loss from logits: log(1 + exp(-eta)) if right, log(1 + exp(eta)) if wrong.
-            scores[tau] = float(np.mean(_log1pexp(np.where(correct[held] == 1, -eta, eta))))
+            scores[tau] = float(np.mean(log1pexp(np.where(correct[held] == 1, -eta, eta))))
         return scores
 
     # --------------------------------------------------------------- prediction
@@ -215,10 +216,7 @@ class ModuleIRT(Estimator):
         Unseen learners get ability 0, unseen (learner, module) pairs deviation 0, unseen items
         their module's mean difficulty (or the mean item's) and the mean discrimination.
         """
-        if not hasattr(self, "difficulty_"):
-            raise NotFittedError(
-                "this ModuleIRT model is not fitted yet: call fit(users, items, correct, modules) first"
-            )
+        check_fitted(self, "ModuleIRT model", call="fit(users, items, correct, modules)")
         users, items = check_pairs(users, items)
         modules = _check_modules(modules, users.size)
         theta = np.zeros(users.size)
@@ -245,118 +243,3 @@ class ModuleIRT(Estimator):
             found = key[position] == wanted
             out[found] = self.deviation_[position[found]]
         return out
-
-
-def _majority_module(items, modules, n_items) -> np.ndarray:
-    """The module most of each item's answers carry (ties: the lowest index); -1 without answers."""
-    n_modules = int(modules.max()) + 1
-    pairs, counts = np.unique(items * n_modules + modules, return_counts=True)
-    item_of_pair = pairs // n_modules
-    # Sort by item, then by count descending, then module ascending: the first row per item wins.
-    order = np.lexsort((pairs % n_modules, -counts, item_of_pair))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = item_of_pair[order][1:] != item_of_pair[order][:-1]
-    out = np.full(n_items, -1, dtype=np.int64)
-    out[item_of_pair[order][first]] = (pairs % n_modules)[order][first]
-    return out
-
-
-def _shrink_difficulties(b, a, theta, users, items, item_module, n_modules):
-    """Empirical-Bayes shrinkage of difficulties toward module means.
-
-    Each fitted difficulty is read as a noisy measure of the item's true difficulty with variance
-    1 / (Fisher information + the 2PL's own prior precision); the module means and the spread
-    ``sigma_b`` maximise the marginal likelihood of the difficulties (normal-normal model, module
-    means profiled out). Returns the shrunk difficulties, the module means and ``sigma_b``. Items
-    without answers get their module's mean (the overall mean without a module).
-    """
-    p = sigmoid(a[items] * (theta[users] - b[items]))
-    information = np.bincount(items, a[items] ** 2 * p * (1.0 - p), minlength=b.size)
-    answered = (information > 0) & (item_module >= 0)
-    module = item_module[answered]
-    # The 2PL's N(0, DIFFICULTY_PRIOR_SD^2) prior already pulled b toward 0: undo it to read the data alone.
-    prior_precision = 1.0 / DIFFICULTY_PRIOR_SD**2
-    info = information[answered]
-    b_seen = b[answered] * (info + prior_precision) / info
-    v_seen = 1.0 / info
-    overall = float(np.average(b_seen, weights=info)) if b_seen.size else 0.0
-
-    def means_for(spread2):
-        weight = 1.0 / (spread2 + v_seen)
-        sums = np.bincount(module, weight * b_seen, minlength=n_modules)
-        weights = np.bincount(module, weight, minlength=n_modules)
-        return np.where(weights > 0, sums / np.maximum(weights, 1e-300), overall), weight
-
-    def negative_log_likelihood(log_spread):
-        spread2 = np.exp(2.0 * log_spread)
-        means, weight = means_for(spread2)
-        return 0.5 * float(np.sum(weight * (b_seen - means[module]) ** 2 - np.log(weight)))
-
-    if b_seen.size > 1:
-        result = optimize.minimize_scalar(negative_log_likelihood, bounds=(np.log(0.05), np.log(5.0)), method="bounded")
-        spread = float(np.exp(result.x))
-    else:
-        spread = DIFFICULTY_PRIOR_SD
-    means, _ = means_for(spread**2)
-    shrunk = np.empty_like(b)
-    shrunk[answered] = (b_seen / v_seen + means[module] / spread**2) / (1.0 / v_seen + 1.0 / spread**2)
-    unanswered = ~answered
-    shrunk[unanswered] = np.where(item_module[unanswered] >= 0, means[np.maximum(item_module[unanswered], 0)], overall)
-    return shrunk, means, spread
-
-
-def _solve_abilities(users, pair_of_answer, pair_user, a, d, correct, tau, n_users, n_pairs):
-    """Joint posterior mode of abilities theta ~ N(0, 1) and deviations delta ~ N(0, tau^2).
-
-    ``a``/``d`` are each answer's item slope and intercept. Every learner's Hessian over
-    (theta, its deltas) is an arrow matrix; eliminating the deltas (Schur complement) gives each
-    Newton step in closed form, vectorised over all learners with ``bincount``. The log-posterior
-    is concave, so a few damped Newton steps converge. Returns theta, its SD, delta, its SD
-    (the inverse Hessian's diagonal: a Laplace approximation).
-    """
-    theta = np.zeros(n_users)
-    deviation = np.zeros(n_pairs)
-    precision = 1.0 / tau**2 if tau > 0 else None
-    for _ in range(50):
-        eta = a * theta[users] + d
-        if precision is not None:
-            eta += a * deviation[pair_of_answer]
-        p = sigmoid(eta)
-        residual = correct - p
-        weight = a * a * p * (1.0 - p)
-        g_theta = np.bincount(users, a * residual, minlength=n_users) - theta
-        h_theta = np.bincount(users, weight, minlength=n_users) + 1.0
-        if precision is None:
-            step_theta = g_theta / h_theta
-            step_theta = np.clip(step_theta, -_MAX_NEWTON_STEP, _MAX_NEWTON_STEP)
-            theta += step_theta
-            if np.max(np.abs(step_theta), initial=0.0) < 1e-6:
-                break
-            continue
-        g_pair = np.bincount(pair_of_answer, a * residual, minlength=n_pairs) - deviation * precision
-        info_pair = np.bincount(pair_of_answer, weight, minlength=n_pairs)
-        h_pair = info_pair + precision
-        schur = h_theta - np.bincount(pair_user, info_pair * info_pair / h_pair, minlength=n_users)
-        step_theta = (g_theta - np.bincount(pair_user, info_pair * g_pair / h_pair, minlength=n_users)) / schur
-        step_pair = (g_pair - info_pair * step_theta[pair_user]) / h_pair
-        largest = max(np.max(np.abs(step_theta), initial=0.0), np.max(np.abs(step_pair), initial=0.0))
-        scale = min(1.0, _MAX_NEWTON_STEP / max(largest, 1e-300))
-        theta += scale * step_theta
-        deviation += scale * step_pair
-        if largest < 1e-6:
-            break
-    # Posterior SDs at the mode (inverse Hessian's diagonal).
-    eta = a * theta[users] + d
-    if precision is not None:
-        eta += a * deviation[pair_of_answer]
-    p = sigmoid(eta)
-    weight = a * a * p * (1.0 - p)
-    h_theta = np.bincount(users, weight, minlength=n_users) + 1.0
-    if precision is None:
-        return theta, 1.0 / np.sqrt(h_theta), deviation, np.zeros(n_pairs)
-    info_pair = np.bincount(pair_of_answer, weight, minlength=n_pairs)
-    h_pair = info_pair + precision
-    schur = h_theta - np.bincount(pair_user, info_pair * info_pair / h_pair, minlength=n_users)
-    var_theta = 1.0 / schur
-    var_pair = 1.0 / h_pair + (info_pair / h_pair) ** 2 * var_theta[pair_user]
-    return theta, np.sqrt(var_theta), deviation, np.sqrt(var_pair)

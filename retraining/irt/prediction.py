@@ -16,6 +16,16 @@ def sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+def log1pexp(x):
+    """log(1 + exp(x)) without overflow (as max(x, 0) + log1p(exp(-|x|)), in place: fast)."""
+    out = np.abs(x)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += np.maximum(x, 0.0)
+    return out
+
+
 def predict_2pl(
     users,
     items,
