@@ -7,14 +7,15 @@ Which answers (unless the caller gives them): the most recent answers that neith
 on - every answer that arrived after the newer version's training cutoff, plus the newer version's
 held-out answers that arrived after the older one's cutoff. When fewer than
 ``MLOPS_MIN_COMPARISON_ANSWERS`` exist, the newer version's whole held-out set is used instead
-("held-out"), and the share of those answers each version trained on is reported.
+("held-out"), and the share of those answers each version trained on is reported. That choice is
+``comparison_answers.py``; this module scores and reports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import numpy as np
 from django.conf import settings
@@ -26,13 +27,17 @@ from training_data.models import TrainingData
 from ..errors import NotComparable
 from ..irt import metrics
 from ..models import ModelVersion
-from ..selectors import AnswerArrays, answers_concat, answers_given, answers_load
+from ..selectors import AnswerArrays, answers_given
 from ..serving import StoredModel, stored_model
-from .evaluation import holdout_mask
-
-FRESH = "fresh"  # answers neither version trained on
-HELD_OUT = "held-out"  # too few fresh answers: the newer version's whole held-out set
-GIVEN = "given"  # answers chosen by the caller (e.g. a file)
+from .comparison_answers import (
+    FRESH,  # noqa: F401  (callers read the selections and training_window here)
+    GIVEN,
+    HELD_OUT,  # noqa: F401
+    TrainingWindow,
+    select_answers,
+    trained_on,
+    training_window,  # noqa: F401
+)
 
 #: The differences reported, and whether a lower value is better.
 DIFFERENCES = (("logLoss", True), ("accuracy", False), ("brierScore", True))
@@ -55,20 +60,6 @@ class Interval:
 
     def as_json(self) -> dict:
         return {"mean": self.mean, "low": self.low, "high": self.high}
-
-
-@dataclass(frozen=True)
-class TrainingWindow:
-    """The answers a version was given, reproduced: its training part and its held-out part."""
-
-    data: AnswerArrays
-    held: np.ndarray  # True for the held-out answers
-
-    def held_out(self) -> AnswerArrays:
-        return self.data.subset(self.held)
-
-    def trained_on(self, ids: np.ndarray) -> np.ndarray:
-        return np.isin(ids, self.data.ids[~self.held])
 
 
 @dataclass(frozen=True)
@@ -143,10 +134,10 @@ def compare(
     _check_comparable(a, b)
     windows = dict(windows or {})
     if answers is None:
-        data, selection, trained = _select(a, b, windows)
+        data, selection, trained = select_answers(a, b, windows)
     else:
         data, selection = answers, GIVEN
-        trained = {v.pk: _trained_on(v, data.ids, windows) if data.ids.size else None for v in (a, b)}
+        trained = {v.pk: trained_on(v, data.ids, windows) if data.ids.size else None for v in (a, b)}
     if len(data) < 2:
         raise NotComparable(
             f"Too few answers to compare {a.version} with {b.version} ({len(data)}); collect more answers"
@@ -169,47 +160,6 @@ def compare(
         auc_difference=paired["auc"],
         data_cutoff_id=_newest_answer_id(),
     )
-
-
-@dataclass(frozen=True)
-class ComparisonTable:
-    """A comparison laid out metric by metric for people (the admin): ``rows`` of
-    ``{key, label, this, other, change, low, high, better}``; ``error`` when none could be made."""
-
-    comparison: Comparison | None
-    rows: list[dict]
-    error: str = ""
-
-
-def comparison_table(version: ModelVersion, other: ModelVersion) -> ComparisonTable:
-    """``version`` against ``other`` on the same answers (:func:`compare_cached`), row by row.
-
-    "better"/"worse" only where the 95 % interval of the paired difference excludes zero; metrics
-    without an interval (AUC, F1, ECE) show their difference and no verdict.
-    """
-    try:
-        comparison = compare_cached(version, other)
-    except NotComparable as error:
-        return ComparisonTable(None, [], str(error))
-    mine, theirs = comparison.metrics[comparison.a], comparison.metrics[comparison.b]
-    rows = []
-    for key in metrics.COMPARED:
-        a, b = mine.get(key), theirs.get(key)
-        interval = comparison.differences.get(key)
-        verdict = comparison.verdict(key) if interval else None
-        rows.append(
-            {
-                "key": key,
-                "label": metrics.METRIC[key].label,
-                "this": a,
-                "other": b,
-                "change": a - b if a is not None and b is not None else None,
-                "low": interval.low if interval else None,
-                "high": interval.high if interval else None,
-                "better": {"better": True, "worse": False}.get(verdict),
-            }
-        )
-    return ComparisonTable(comparison, rows)
 
 
 def compare_on_file(a: ModelVersion, b: ModelVersion, *, path, file_format: str | None = None) -> Comparison:
@@ -268,37 +218,13 @@ def compare_many(versions: Sequence[ModelVersion]) -> list[Comparison]:
         _check_comparable(first, other)
     by_cutoff = sorted(versions, key=lambda v: v.cutoff)
     windows: dict[int, TrainingWindow] = {}
-    data, selection, _ = _select(by_cutoff[-1], by_cutoff[-2], windows)
+    data, selection, _ = select_answers(by_cutoff[-1], by_cutoff[-2], windows)
     return [replace(compare(first, other, answers=data, windows=windows), selection=selection) for other in others]
 
 
 def _stamp(version: ModelVersion) -> str:
     done = version.training_completed_at
     return f"{done.timestamp():.6f}" if done else "-"
-
-
-def training_window(version: ModelVersion) -> TrainingWindow | None:
-    """The answers ``version`` was given and its held-out split, reloaded from its recorded config.
-
-    Answer keys grow in arrival order, so "its limit newest answers among those that had arrived
-    by its cutoff" is the same set as when it trained; the digest proves it. None when that cannot
-    be reproduced (no cutoff recorded, or answers deleted since).
-    """
-    config = version.config or {}
-    if not version.cutoff.known or "validationSplit" not in config:
-        return None
-    data = answers_load(
-        limit=config.get("limit"), since=_since(config.get("since")), keys=version.cutoff.through(), with_labels=False
-    )
-    if data.digest != version.data_digest:
-        return None
-    held = holdout_mask(
-        data,
-        validation_split=config["validationSplit"],
-        random_seed=config.get("randomSeed", settings.MLOPS_RANDOM_SEED),
-        split=config.get("split", "random"),
-    )
-    return TrainingWindow(data=data, held=held)
 
 
 # ----------------------------------------------------------------------------- its steps
@@ -308,47 +234,6 @@ def _check_comparable(a: ModelVersion, b: ModelVersion) -> None:
     for version in (a, b):
         if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED) and not version.parameters:
             raise NotComparable(f"Version {version.version} has no model to compare (status {version.status})")
-
-
-def _select(a: ModelVersion, b: ModelVersion, windows: dict) -> tuple[AnswerArrays, str, dict]:
-    newer, older = (b, a) if a.cutoff < b.cutoff else (a, b)
-    after_both = answers_load(keys=newer.cutoff.after(), with_labels=False)
-    window = windows.get(newer.pk) or training_window(newer)
-    held = window.held_out() if window is not None else after_both.subset(np.zeros(0, dtype=np.int64))
-    fresh = answers_concat([after_both, held.subset(_after(older, held))])
-    if len(fresh) >= settings.MLOPS_MIN_COMPARISON_ANSWERS or window is None:
-        return fresh, FRESH, {a.pk: np.zeros(len(fresh), bool), b.pk: np.zeros(len(fresh), bool)}
-    widened = answers_concat([after_both, held])
-    trained = {newer.pk: np.zeros(len(widened), bool), older.pk: _trained_on(older, widened.ids, windows)}
-    return widened, HELD_OUT, trained
-
-
-def _after(version: ModelVersion, data: AnswerArrays) -> np.ndarray:
-    """Which of these answers arrived after the version's cutoff."""
-    if version.cutoff.id is not None and data.ids.dtype == np.int64:
-        return data.ids > version.cutoff.id
-    later = TrainingData.objects.filter(version.cutoff.after(), pk__in=list(data.ids)).values_list("pk", flat=True)
-    return np.isin(data.ids, np.array(list(later), dtype=data.ids.dtype))
-
-
-def _trained_on(version: ModelVersion, ids: np.ndarray, windows: dict) -> np.ndarray:
-    """Which of these answers ``version`` trained on (an unknown split counts as trained: the
-    honest side of the doubt)."""
-    if version.cutoff.id is not None and ids.dtype == np.int64 and not (ids <= version.cutoff.id).any():
-        return np.zeros(ids.size, bool)
-    window = windows.get(version.pk) or training_window(version)
-    if window is not None:
-        windows[version.pk] = window
-        return window.trained_on(ids)
-    if version.cutoff.id is not None and ids.dtype == np.int64:
-        return ids <= version.cutoff.id
-    return np.ones(ids.size, bool)
-
-
-def _since(value: str | None) -> date | datetime | None:
-    if not value:
-        return None
-    return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
 
 
 def _newest_answer_id() -> int | None:
