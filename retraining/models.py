@@ -41,7 +41,12 @@ class ModelVersion(models.Model):
     model_type = models.CharField(max_length=16, choices=ModelType.choices, default=ModelType.IRT_2PL)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRAINING)
     is_production = models.BooleanField(default=False)
-    parameters = models.JSONField(default=dict, blank=True)
+    summaries = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Parameter summaries, cold start, fit and module spreads. The per-question and per-learner "
+        "parameters are in ParameterChunk rows (see parameters).",
+    )
     metrics = models.JSONField(default=dict, blank=True)
     config = models.JSONField(default=dict, blank=True)
     decision = models.JSONField(default=dict, blank=True, help_text="The auto-deploy gate's decision and reason.")
@@ -102,6 +107,32 @@ class ModelVersion(models.Model):
     @property
     def cutoff(self) -> Cutoff:
         return Cutoff(self.data_cutoff_id, self.data_cutoff_at)
+
+    @property
+    def parameters(self) -> dict:
+        """Every parameter as one dict, in the shape once stored in this row: the summaries plus
+        ``questions``, ``users`` and module deviations read from its chunks ({} without a model).
+        Loads every learner: serving reads the arrays instead (:mod:`retraining.serving`)."""
+        from .parameter_store import parameters_json
+
+        return parameters_json(self)
+
+
+class ParameterChunk(models.Model):
+    """A piece of one version's per-question and per-learner parameters (:mod:`retraining.parameter_set`
+    bytes, cut into pieces of at most ``parameter_store.CHUNK_BYTES``): rows of a few MB fit every
+    database, MongoDB's 16 MB document limit included, whatever the learner count."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="parameter_chunks")
+    index = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["version", "index"]
+        constraints = [models.UniqueConstraint(fields=["version", "index"], name="one_parameter_chunk_per_index")]
+
+    def __str__(self) -> str:
+        return f"{self.version_id} parameters, part {self.index}"
 
 
 class Deployment(models.Model):

@@ -23,37 +23,17 @@ LOCK_NAME = "retrain"
 
 
 def production_version() -> ModelVersion | None:
-    """The serving version. Its per-question/per-user ``parameters`` load only when accessed."""
-    return ModelVersion.objects.defer("parameters").filter(is_production=True).first()
+    """The serving version (its row: summaries, metrics, config, decision, lineage)."""
+    return ModelVersion.objects.filter(is_production=True).first()
 
 
 SUMMARY_KEYS = ("difficulty", "abilityEstimates", "discrimination")
 
 
-_summaries: dict[tuple, dict] = {}
-
-
 def parameter_summaries(version: ModelVersion) -> dict:
-    """The seed's parameter summaries, read without loading every parameter.
-
-    A finished version's parameters never change, so its summaries are kept in this process.
-    """
-    if "parameters" not in version.get_deferred_fields():
-        parameters = version.parameters or {}
-        return {key: parameters[key] for key in SUMMARY_KEYS if key in parameters}
-    key = (version.pk, version.training_completed_at)
-    if key not in _summaries:
-        fields = [f"parameters__{name}" for name in SUMMARY_KEYS]
-        row = ModelVersion.objects.filter(pk=version.pk).values(*fields).first() or {}
-        found = {
-            name: row[f"parameters__{name}"] for name in SUMMARY_KEYS if row.get(f"parameters__{name}") is not None
-        }
-        if version.training_completed_at is None:
-            return found
-        if len(_summaries) > 64:
-            _summaries.clear()
-        _summaries[key] = found
-    return _summaries[key]
+    """The seed's parameter summaries (kept in the version row)."""
+    summaries = version.summaries or {}
+    return {key: summaries[key] for key in SUMMARY_KEYS if key in summaries}
 
 
 def version_get(identifier: str | int) -> ModelVersion:
@@ -62,7 +42,7 @@ def version_get(identifier: str | int) -> ModelVersion:
     if not text or len(text) > 64 or not text.isprintable():
         # No stored name is like that; a NUL would even be refused by PostgreSQL as an error.
         raise VersionNotFound(f"Model version {text[:64]!r} not found: use a name like v2 or a primary key")
-    versions = ModelVersion.objects.defer("parameters")
+    versions = ModelVersion.objects.all()
     version = versions.filter(version=text).first()
     if version is None and text.isascii() and text.isdigit() and len(text) < 19:
         version = versions.filter(pk=int(text)).first()
@@ -73,7 +53,7 @@ def version_get(identifier: str | int) -> ModelVersion:
 
 def versions_list(*, status: str | None = None) -> QuerySet[ModelVersion]:
     """Versions, newest first, optionally of one status."""
-    versions = ModelVersion.objects.defer("parameters").order_by("-number")
+    versions = ModelVersion.objects.order_by("-number")
     return versions.filter(status=status) if status else versions
 
 

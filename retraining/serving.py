@@ -25,6 +25,8 @@ from .errors import NoProductionModel
 from .irt import eap_ability, predict_2pl
 from .irt.heuristic import ability_from_success_rate
 from .models import ModelVersion
+from .parameter_set import ParameterSet
+from .parameter_store import parameter_set
 from .selectors import AnswerArrays
 
 _CACHE_SIZE = 4
@@ -56,32 +58,55 @@ class Ability:
 
 
 class StoredModel:
-    def __init__(self, parameters: dict, *, model_type: str = "irt-2pl", quadrature_points: int | None = None):
-        questions = parameters.get("questions") or {}
-        users = parameters.get("users") or {}
-        cold = parameters.get("coldStart") or {}
+    """A version's predictor: its summaries (cold start) and its per-question/per-learner arrays."""
+
+    def __init__(
+        self,
+        summaries: dict,
+        arrays: ParameterSet | None,
+        *,
+        model_type: str = "irt-2pl",
+        quadrature_points: int | None = None,
+    ):
+        arrays = arrays if arrays is not None else ParameterSet()
+        cold = summaries.get("coldStart") or {}
+        self.parameters = arrays
         self.model_type = model_type
         self.quadrature_points = quadrature_points or DEFAULT_QUADRATURE_POINTS
-        self.question_ids = list(questions)
-        self._question_index = {q: k for k, q in enumerate(questions)}
-        self._user_index = {u: k for k, u in enumerate(users)}
-        self._difficulty = np.array([q["difficulty"] for q in questions.values()], dtype=np.float64)
-        self._discrimination = np.array([q["discrimination"] for q in questions.values()], dtype=np.float64)
+        self.question_ids = arrays.question_ids
+        self._question_index = dict(zip(arrays.question_ids, range(len(arrays.question_ids)), strict=True))
+        self._user_index = dict(zip(arrays.user_ids, range(len(arrays.user_ids)), strict=True))
+        self._difficulty = arrays.difficulty
+        self._discrimination = arrays.discrimination
         self._intercept = -self._discrimination * self._difficulty
-        self._ability = np.array([u["ability"] for u in users.values()], dtype=np.float64)
-        self._ability_sd = [u.get("abilitySd") for u in users.values()]
+        self._ability = arrays.ability
+        self._ability_sd = arrays.ability_sd
+        has_questions = self._difficulty.size > 0
         self._cold_ability = float(cold.get("ability", 0.0))
-        self._cold_difficulty = float(cold.get("difficulty", self._difficulty.mean() if questions else 0.0))
-        self._cold_discrimination = float(cold.get("discrimination", self._discrimination.mean() if questions else 1.0))
-        modules = parameters.get("modules") or {}
-        self._module_difficulty: dict[str, float] = modules.get("difficulty") or {}
-        self._deviations: dict[str, dict[str, float]] = modules.get("deviations") or {}
+        self._cold_difficulty = float(cold.get("difficulty", self._difficulty.mean() if has_questions else 0.0))
+        self._cold_discrimination = float(
+            cold.get("discrimination", self._discrimination.mean() if has_questions else 1.0)
+        )
+        self._modules_setup(arrays)
+
+    def _modules_setup(self, arrays: ParameterSet) -> None:
+        """Module deviations as sorted (learner, module) keys, and the modules' mean difficulties."""
+        self._has_modules = arrays.has_modules
+        self._module_position = dict(zip(arrays.module_ids, range(len(arrays.module_ids)), strict=True))
+        self._n_modules = max(len(arrays.module_ids), 1)
+        keys = arrays.deviation_user * self._n_modules + arrays.deviation_module
+        order = np.argsort(keys, kind="stable")
+        self._deviation_keys, self._deviation_values = keys[order], arrays.deviation[order]
+        known = ~np.isnan(arrays.module_difficulty)
+        self._cold_modules = [m for m, k in zip(arrays.module_ids, known.tolist(), strict=True) if k]
+        self._cold_module_difficulty = arrays.module_difficulty[known]
 
     @classmethod
     def from_version(cls, version: ModelVersion) -> StoredModel:
         settings = (version.config or {}).get("settings") or {}
         return cls(
-            version.parameters or {},
+            version.summaries or {},
+            parameter_set(version),
             model_type=version.model_type,
             quadrature_points=settings.get("quadraturePoints"),
         )
@@ -101,7 +126,8 @@ class StoredModel:
         k = self._user_index.get(user_hash)
         if k is None:
             return Ability(self._cold_ability, None if self.model_type == "heuristic" else 1.0, "prior")
-        return Ability(float(self._ability[k]), self._ability_sd[k], "model")
+        sd = float(self._ability_sd[k])
+        return Ability(float(self._ability[k]), None if np.isnan(sd) else sd, "model")
 
     def live_ability(self, question_ids, correct, counts=None) -> Ability:
         """Re-score a learner from their answers with this version's items held fixed.
@@ -130,10 +156,18 @@ class StoredModel:
     # ---------------------------------------------------------------------------- prediction
     def deviations(self, user_hashes, modules) -> np.ndarray:
         """Each learner's deviation from their overall ability in the given module (0 where unknown)."""
-        table = self._deviations
-        return np.fromiter(
-            ((table.get(u) or {}).get(m, 0.0) for u, m in zip(user_hashes, modules, strict=True)), np.float64
-        )
+        user_hashes, modules = list(user_hashes), list(modules)
+        if len(user_hashes) != len(modules):
+            raise ValueError(f"{len(user_hashes)} learners but {len(modules)} modules: give one module per learner")
+        table = self._deviation_keys
+        if table.size == 0:
+            return np.zeros(len(user_hashes))
+        users = np.fromiter((self._user_index.get(u, -1) for u in user_hashes), np.int64, len(user_hashes))
+        where = np.fromiter((self._module_position.get(m, -1) for m in modules), np.int64, len(modules))
+        keys = users * self._n_modules + where
+        found = np.minimum(np.searchsorted(table, keys), table.size - 1)
+        known = (users >= 0) & (where >= 0) & (table[found] == keys)
+        return np.where(known, self._deviation_values[found], 0.0)
 
     def predict(self, user_hashes, question_ids, abilities=None, modules=None) -> Prediction:
         """P(correct) per pair; ``abilities`` (one per pair) replaces the stored overall ones when
@@ -155,7 +189,7 @@ class StoredModel:
         (a version with module deviations also reads each answer's module)."""
         users = np.fromiter((self._user_index.get(u, -1) for u in data.user_ids), np.int64, len(data.user_ids))
         questions = self.question_positions(data.question_ids)
-        if not (self._deviations or self._module_difficulty):
+        if not self._has_modules:
             return self._predict(users[data.users], questions[data.items])
         user_hashes = [data.user_ids[u] for u in data.users.tolist()]
         modules = [data.module_ids[m] for m in data.modules.tolist()]
@@ -168,7 +202,7 @@ class StoredModel:
         cold_user = user_index < 0
         cold_question = question_index < 0
         discrimination, difficulty = self._discrimination, self._difficulty
-        if modules is not None and (self._deviations or self._module_difficulty):
+        if modules is not None and self._has_modules:
             # Pair k becomes "user" k with its overall ability plus its deviation in the module.
             overall = np.where(
                 cold_user, self._cold_ability, ability[np.maximum(user_index, 0)] if ability.size else 0.0
@@ -176,12 +210,12 @@ class StoredModel:
             ability = overall + self.deviations(user_hashes, modules)
             user_index = np.arange(ability.size)
             # An unseen question of a known module is that module's mean item.
-            module_names = list(self._module_difficulty)
+            module_names = self._cold_modules
             position = {m: k for k, m in enumerate(module_names)}
             known = np.fromiter((position.get(m, -1) for m in modules), np.int64, len(modules))
             use_module = cold_question & (known >= 0)
             question_index = np.where(use_module, difficulty.size + known, question_index)
-            difficulty = np.concatenate([difficulty, [self._module_difficulty[m] for m in module_names]])
+            difficulty = np.concatenate([difficulty, self._cold_module_difficulty])
             discrimination = np.concatenate([discrimination, np.full(len(module_names), self._cold_discrimination)])
         probability = predict_2pl(
             user_index,
@@ -206,7 +240,7 @@ def stored_model(version: ModelVersion) -> StoredModel:
 def _cached(key: tuple) -> StoredModel:
     model = _cache.get(key)
     if model is None:
-        model = StoredModel.from_version(ModelVersion.objects.only("parameters", "model_type", "config").get(pk=key[0]))
+        model = StoredModel.from_version(ModelVersion.objects.only("summaries", "model_type", "config").get(pk=key[0]))
         if len(_cache) >= _CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
         _cache[key] = model

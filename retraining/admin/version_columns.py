@@ -11,6 +11,7 @@ from django.utils.http import urlencode
 from .. import charts, console
 from ..irt.metrics import METRIC, METRICS
 from ..models import Deployment
+from ..serving import stored_model
 from .display import STATUS_COLOURS, TWO_PL_TYPES, chart, number, table
 
 
@@ -143,7 +144,7 @@ class VersionColumns:
 
     @admin.display(description="summaries")
     def parameter_summaries(self, obj):
-        params = obj.parameters or {}
+        params = obj.summaries or {}
         rows = [
             (name, number(params[key]["mean"], "{:.3f}"), number(params[key]["variance"], "{:.3f}"))
             for key, name in (
@@ -155,7 +156,8 @@ class VersionColumns:
         ]
         if not rows:
             return "-"
-        counts = f"{len(params.get('questions', {})):,} questions, {len(params.get('users', {})):,} learners"
+        arrays = stored_model(obj).parameters
+        counts = f"{len(arrays.question_ids):,} questions, {len(arrays.user_ids):,} learners"
         return format_html(
             '<table class="metrics"><tr><th></th><th>mean</th><th>variance</th></tr>{}</table><p>{}</p>',
             format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", rows),
@@ -164,7 +166,7 @@ class VersionColumns:
 
     @admin.display(description="module deviations")
     def module_deviations(self, obj):
-        modules = (obj.parameters or {}).get("modules") or {}
+        modules = (obj.summaries or {}).get("modules") or {}
         summary = modules.get("deviationEstimates") or {}
         rows = [
             (
@@ -182,26 +184,21 @@ class VersionColumns:
             '<table class="metrics">{}</table>', format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
         )
 
-    def _question_values(self, obj, key):
-        questions = (obj.parameters or {}).get("questions") or {}
-        return [q[key] for q in questions.values() if key in q]
-
     @admin.display(description="difficulty")
     def difficulty_chart(self, obj):
-        values = self._question_values(obj, "difficulty")
+        values = stored_model(obj).parameters.difficulty.tolist()
         label = "difficulty b (logits; higher = harder)"
         return chart(charts.histogram(values, title="Question difficulty", label=label, counted="questions"))
 
     @admin.display(description="discrimination")
     def discrimination_chart(self, obj):
-        values = self._question_values(obj, "discrimination")
+        values = stored_model(obj).parameters.discrimination.tolist()
         label = "discrimination a (slope; higher = separates learners more sharply)"
         return chart(charts.histogram(values, title="Question discrimination", label=label, counted="questions"))
 
     @admin.display(description="ability")
     def ability_chart(self, obj):
-        users = (obj.parameters or {}).get("users") or {}
-        values = [u["ability"] for u in users.values()]
+        values = stored_model(obj).parameters.ability.tolist()
         label = "ability \u03b8 (logits; 0 = average learner)"
         return chart(charts.histogram(values, title="Learner ability", label=label, counted="learners"))
 

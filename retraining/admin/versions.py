@@ -78,7 +78,7 @@ class ModelVersionAdmin(VersionActions, VersionPages, VersionColumns, ReadOnlyMo
         parameters = ["parameter_summaries", "difficulty_chart", "ability_chart"]
         if obj is not None and obj.model_type in TWO_PL_TYPES:
             parameters.insert(2, "discrimination_chart")  # 1PL and the heuristic have no discrimination
-        if obj is not None and (obj.parameters or {}).get("modules"):
+        if obj is not None and (obj.summaries or {}).get("modules"):
             parameters.append("module_deviations")
         return (
             (None, {"fields": head}),
@@ -93,4 +93,4 @@ class ModelVersionAdmin(VersionActions, VersionPages, VersionColumns, ReadOnlyMo
         return permissions.allowed(request.user, permissions.DEPLOY)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("parameters")
+        return super().get_queryset(request)

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from ..representations import production_body
 from ..services import monitoring
+from ..serving import stored_model
 from .common import ERROR, MAX_OFFSET, METRICS_EXAMPLE, StrictSerializer, production_or_404
 
 
@@ -134,12 +135,12 @@ class ProductionParametersView(APIView):
         query.is_valid(raise_exception=True)
         offset, limit = query.validated_data["offset"], query.validated_data["limit"]
         version = production_or_404()
-        questions = (version.parameters or {}).get("questions") or {}
-        page = list(questions.items())[offset : offset + limit]
+        arrays = stored_model(version).parameters
+        page = arrays.questions_json(offset, offset + limit)
         return Response(
             {
                 "version": version.version,
-                "count": len(questions),
+                "count": len(arrays.question_ids),
                 "limit": limit,
                 "offset": offset,
                 "questions": [{"questionId": q, **values} for q, values in page],

@@ -232,7 +232,7 @@ def _check_comparable(a: ModelVersion, b: ModelVersion) -> None:
     if a.pk == b.pk:
         raise NotComparable(f"Choose two different versions to compare (both are {a.version})")
     for version in (a, b):
-        if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED) and not version.parameters:
+        if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED) and not version.summaries:
             raise NotComparable(f"Version {version.version} has no model to compare (status {version.status})")
 
 

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from common.audit import audit
 from ..errors import NotComparable, NoTrainingData, RetrainingError
 from ..irt.metrics import METRIC
 from ..models import Deployment, ModelVersion
+from ..parameter_store import parameters_save
 from ..selectors import AnswerArrays, answers_load
 from ..serving import StoredModel
 from ..signals import gate_needs_review, retrain_completed, retrain_failed, send_after_commit
@@ -27,7 +29,7 @@ from .deploy import _actor_name, version_deploy
 from .evaluation import holdout_evaluate, holdout_mask, production_entry
 from .gate import GateDecision
 from .lease import TrainingLease
-from .parameters import _parameters
+from .parameters import PackedParameters, _parameters
 
 Progress = Callable[[str, str], None]
 
@@ -73,6 +75,7 @@ class RetrainRun:
         self.started_at = timezone.now()
         self.began = self.clock = time.perf_counter()
         self.timings: dict[str, float] = {}
+        self.packed: PackedParameters | None = None
         self.started_by = _actor_name(actor, actor_name)
 
     def step(self, name: str, tag: str, message: str) -> None:
@@ -161,15 +164,22 @@ class RetrainRun:
         """The candidate against the serving model on the same answers (its data, split and model as
         held in memory); ``(None, why)`` when they cannot be compared. Adds production's figures on
         those answers to ``scores``."""
-        version.parameters = _parameters(model, data, train, self.options.algorithm.name)
+        packed = self.pack(version, model, data, train)
         if production is None:
             return None, ""
+        fit_settings = (version.config or {}).get("settings") or {}
+        candidate = StoredModel(
+            packed.summaries,
+            packed.arrays,
+            model_type=version.model_type,
+            quadrature_points=fit_settings.get("quadraturePoints"),
+        )
         try:
             comparison = compare(
                 version,
                 production,
                 windows={version.pk: TrainingWindow(data=data, held=held)},
-                models={version.pk: StoredModel.from_version(version)},
+                models={version.pk: candidate},
             )
         except NotComparable as error:
             return None, str(error)
@@ -178,15 +188,24 @@ class RetrainRun:
         self.lap("compare")
         return comparison, ""
 
+    def pack(self, version, model, data, train) -> PackedParameters:
+        """The fitted model's parameters, packed once: summaries onto the version, arrays kept for
+        :meth:`store`."""
+        if self.packed is None:
+            self.packed = _parameters(model, data, train, self.options.algorithm.name)
+            version.summaries = self.packed.summaries
+        return self.packed
+
     def store(self, version, model, data, train, scores: dict, gate: GateDecision) -> None:
-        if not version.parameters:
-            version.parameters = _parameters(model, data, train, self.options.algorithm.name)
+        packed = self.pack(version, model, data, train)
         version.metrics = scores
         version.decision = gate.as_json()
         version.status = ModelVersion.Status.COMPLETED
         version.training_completed_at = timezone.now()
         version.duration = round(time.perf_counter() - self.began, 3)
-        version.save()
+        with transaction.atomic():  # the row and its parameters together, or neither
+            parameters_save(version, packed.arrays)
+            version.save()
         self.lap("save")
         self.step("saved", "Retraining", f"✅ Model version {version.version} saved successfully")
 
