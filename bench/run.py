@@ -3,14 +3,15 @@
     python3 tasks.py bench            # everything except girth on 1M answers (about 2 minutes)
     python3 tasks.py bench --full     # also girth on 20k x 500 x 50 (about 4 more minutes)
     python3 tasks.py bench --only irt # one section: irt, progress, modules, girth, assistments, e2e, api, load,
-                                      # live, compare
+                                      # live, compare, params
 
 Targets (2-core machine): 2PL on 1M answers <= 1.5 s fitting and <= 1 GB extra peak memory; >= 100x
 faster than girth's twopl_mml with equal recovery; ASSISTments09 2PL held-out AUC >= 0.77 and
 log-loss <= 0.535; the same with module deviations AUC >= 0.781 and log-loss <= 0.522, fitting 1M
 answers with 50 modules in <= 3x the 2PL's time; end-to-end retrain of 1M stored answers <= 10 s on
 SQLite with loading at most half of it and <= 1.5 GB peak; demo answers stored at >= 50,000/s on SQLite;
-two versions compared on 1M answers neither trained on in <= 5 s.
+two versions compared on 1M answers neither trained on in <= 5 s; a version of 100k learners x 2,000
+questions in a row of <= 256 KB, loaded into serving in < 200 ms.
 """
 
 from __future__ import annotations
@@ -313,9 +314,9 @@ def section_compare(args):
     print("  load alone = the same answers into numpy, the least a comparison must read (baseline)")
 
 
-def _child(command, env):
+def _child(command, env, script="e2e.py"):
     result = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("e2e.py")), *command],
+        [sys.executable, str(Path(__file__).with_name(script)), *command],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -412,6 +413,51 @@ def section_live(args):
     print("\n".join(lines) if result.returncode == 0 else f"  failed: {result.stderr.strip()[-500:]}")
 
 
+def section_params(args):
+    """Where a version's parameters live: 100k learners x 2,000 questions, each way in the same run,
+    on SQLite and, when DATABASE_URL points at PostgreSQL, there too (bench/params.py)."""
+    url = f"sqlite:///{Path(args.workdir) / 'bench-params.sqlite3'}"
+    Path(args.workdir, "bench-params.sqlite3").unlink(missing_ok=True)
+    backends = [("SQLite", url)]
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        backends.append(("PostgreSQL", os.environ["DATABASE_URL"]))
+    rows = []
+    for label, database in backends:
+        env = {**os.environ, "DATABASE_URL": database, "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "localhost"}
+        env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
+        env.setdefault("TRAINING_DATA_HASH_KEY", "bench-only-hash-key")
+        try:
+            r = _child(["100000", "2000"], env, script="params.py")
+        except RuntimeError as error:
+            print(f"\n## parameters on {label} skipped: {error}")
+            continue
+        now = r["now"]
+        ok = now["row_bytes"] <= 256 * 1024 and now["load_s"] < 0.2
+        for key, way in (("before", "JSON in the version row (before)"), ("rows", "a row per learner/question")):
+            b = r[key]
+            row = b.get("row_bytes")
+            write, load = (f"{b['write_s']:.3f}", f"{b['write_peak_mib']:.0f}"), (b["load_s"], b["load_peak_mib"])
+            kib = f"{row / 1024:,.1f}" if row else "-"
+            rows.append([label, way, kib, *write, f"{load[0] * 1000:.0f}", f"{load[1]:.0f}", ""])
+        rows.append(
+            [
+                label,
+                f"summaries in the row, {now['artifact_bytes'] / 2**20:.1f} MiB .npz in {now['chunks']} chunk(s) (now)",
+                f"{now['row_bytes'] / 1024:,.1f}",
+                f"{now['write_s']:.3f}",
+                f"{now['write_peak_mib']:.0f}",
+                f"{now['load_s'] * 1000:.0f}",
+                f"{now['load_peak_mib']:.0f}",
+                "ok" if ok else "MISSED (row <= 256 KB, load < 200 ms)",
+            ]
+        )
+        load = ", ".join(f"{x:.1f}" for x in r["loadavg"])
+        rows.append(["", f"(load average {load})", "", "", "", "", "", ""])
+    header = ["backend", "parameters stored as", "row KiB", "write s", "write MiB", "load ms", "load MiB", "target"]
+    table("A version's parameters, 100,000 learners x 2,000 questions (medians of 3, same run)", header, rows)
+    print("  load = into a serving StoredModel; MiB = Python's peak (tracemalloc) during the step")
+
+
 SECTIONS = {
     "irt": section_irt,
     "progress": section_progress,
@@ -423,6 +469,7 @@ SECTIONS = {
     "load": section_load,
     "live": section_live,
     "compare": section_compare,
+    "params": section_params,
 }
 
 
