@@ -1,6 +1,8 @@
 """Per-question and per-learner parameters live outside the version row: exact round trips, rows of
 bounded size, all-or-nothing writes, and the migration that moved existing versions' JSON out."""
 
+import json
+
 import numpy as np
 import pytest
 from django.db import connection
@@ -80,6 +82,7 @@ def test_a_retrain_keeps_the_row_small_and_the_arrays_in_chunks(simulated, monke
     version = services.retrain(algorithm="irt-2pl").version
     row = ModelVersion.objects.values("summaries").get(pk=version.pk)["summaries"]
     assert set(row) == {"difficulty", "abilityEstimates", "discrimination", "coldStart", "fit"}
+    assert len(json.dumps(row)) < 2048  # the same for 150 learners or 100k (bench --only params)
     sizes = list(ParameterChunk.objects.filter(version=version).order_by("index").values_list("index", "data"))
     assert [k for k, _ in sizes] == list(range(len(sizes))) and len(sizes) > 3
     assert all(len(bytes(data)) <= 1024 for _, data in sizes)
