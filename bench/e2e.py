@@ -79,27 +79,35 @@ def retrain(n):
 
 def loaders(n):
     """Seconds to bring the newest ``n`` answers into encoded numpy arrays three ways (gc paused for
-    each, as the retrain does); the retrain uses the raw cursor on SQL backends."""
+    each, as the retrain does); the retrain uses the chunked integer columns (binary COPY on PostgreSQL)."""
     import gc
 
-    from retraining.selectors import _FIELDS, _to_arrays, answers_load, answers_queryset
+    import numpy as np
+
+    from retraining.answers import answers_queryset
+    from retraining.loading import _to_arrays, answers_load
 
     connection.ensure_connection()
-    fields = _FIELDS[:-1]
+    fields = ("id", "learner_id", "question_id", "correct")
+
+    def encoded(rows):
+        columns = [np.array(column, dtype=np.int64) for column in zip(*rows, strict=True)]
+        return _to_arrays(*columns[:3], columns[3].astype(np.int8), None)
+
     out = {}
     gc.disable()
     try:
         start = time.perf_counter()
         objects = list(answers_queryset(limit=n))
-        _to_arrays([tuple(getattr(o, f) for f in fields) for o in objects], with_labels=False)
+        encoded([tuple(getattr(o, f) for f in fields) for o in objects])
         out["orm_objects"] = time.perf_counter() - start
         del objects
         start = time.perf_counter()
-        _to_arrays(list(answers_queryset(limit=n).values_list(*fields)), with_labels=False)
+        encoded(list(answers_queryset(limit=n).values_list(*fields)))
         out["values_list"] = time.perf_counter() - start
         start = time.perf_counter()
         answers_load(limit=n, with_labels=False)
-        out["raw_cursor_to_numpy"] = time.perf_counter() - start
+        out["chunked_columns_to_numpy"] = time.perf_counter() - start
     finally:
         gc.enable()
     return out

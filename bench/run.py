@@ -239,7 +239,7 @@ def section_e2e(args):
         result = _child(["retrain", str(args.answers)], env)
         load_ways = _child(["loaders", "200000"], env)
         loader_rows.append(
-            [label] + [f"{load_ways[k]:.2f}" for k in ("orm_objects", "values_list", "raw_cursor_to_numpy")]
+            [label] + [f"{load_ways[k]:.2f}" for k in ("orm_objects", "values_list", "chunked_columns_to_numpy")]
         )
         t = result["timings"]
         total = result["total"]
@@ -274,7 +274,7 @@ def section_e2e(args):
     print("  fit = the learning core alone on the same answers; demo answers/s: generate_demo_data's store rate")
     table(
         "Newest 200,000 answers into encoded numpy arrays (seconds; the retrain uses the raw cursor)",
-        ["backend", "ORM objects", "values_list", "raw cursor"],
+        ["backend", "ORM objects", "values_list", "integer columns to numpy"],
         loader_rows,
     )
 

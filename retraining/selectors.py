@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import gc
-import hashlib
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
-
 import numpy as np
 from django.db import connection
-from django.db.models import Count, IntegerField, Q, QuerySet, Sum
+from django.db.models import Count, IntegerField, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from training_data.models import TrainingData
+from training_data.models import Question, TrainingData
 
-from .cutoff import Cutoff
+# The answers as numpy arrays live in their own module; reads of them are reached from here too.
+from .answers import AnswerArrays, answers_concat, answers_given, answers_queryset
 from .errors import VersionNotFound
+from .loading import answers_load
 from .models import Deployment, ModelVersion, TrainingLock
 
 LOCK_NAME = "retrain"
+
+__all__ = ["AnswerArrays", "answers_concat", "answers_given", "answers_load", "answers_queryset"]
 
 
 def production_version() -> ModelVersion | None:
@@ -68,10 +67,13 @@ def latest_trained_version() -> ModelVersion | None:
 
 
 def new_answers_count() -> int | None:
-    """Answers stored since the newest finished training started; None when there is none."""
+    """Answers stored after the newest finished training's cutoff (its newest answer; before
+    cutoffs were recorded: since it started); None when there is none."""
     last = latest_trained_version()
     if last is None or last.training_started_at is None:
         return None
+    if last.cutoff.known:
+        return TrainingData.objects.filter(last.cutoff.after()).count()  # a key range: the primary key's index
     return TrainingData.objects.filter(created_at__gte=last.training_started_at).count()
 
 
@@ -97,226 +99,6 @@ def training_status() -> dict:
     return status
 
 
-# ----------------------------------------------------------------------------- answers
-def answers_queryset(
-    *,
-    limit: int | None = None,
-    since: date | datetime | None = None,
-    until: date | datetime | None = None,
-    keys: Q | None = None,
-) -> QuerySet[TrainingData]:
-    """The answers a retrain uses: the most recent ``limit`` (answered_at, then id), answered on or
-    after ``since`` and before ``until``, within ``keys`` (a range of answer keys, e.g. a cutoff's)."""
-    answers = TrainingData.objects.order_by("-answered_at", "-id")
-    if since is not None:
-        answers = answers.filter(answered_at__gte=_moment(since))
-    if until is not None:
-        answers = answers.filter(answered_at__lt=_moment(until))
-    if keys is not None:
-        answers = answers.filter(keys)
-    return answers[:limit] if limit else answers
-
-
-def _moment(day: date | datetime) -> datetime:
-    return day if isinstance(day, datetime) else datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-@dataclass
-class AnswerArrays:
-    """Answers as parallel arrays, with the ids behind the dense user/question indices."""
-
-    users: np.ndarray
-    items: np.ndarray
-    correct: np.ndarray
-    user_ids: list[str]
-    question_ids: list[str]
-    modules: np.ndarray  # dense module codes; module_ids[k] is the module ("" when none was given)
-    module_ids: list[str]
-    difficulty_labels: np.ndarray  # per question; NaN where the app gave none
-    first_answer_at: datetime | None
-    last_answer_at: datetime | None
-    digest: str
-    ids: np.ndarray  # the answers' keys, row by row
-    cutoff: Cutoff  # the newest answer among them (largest key) and its arrival time
-
-    def __len__(self) -> int:
-        return int(self.correct.size)
-
-    def subset(self, rows: np.ndarray) -> AnswerArrays:
-        """These answers restricted to ``rows`` (a mask or indices); ids lists, labels, cutoff kept."""
-        return replace(
-            self,
-            users=self.users[rows],
-            items=self.items[rows],
-            correct=self.correct[rows],
-            modules=self.modules[rows],
-            ids=self.ids[rows],
-        )
-
-
-def answers_concat(parts: list[AnswerArrays]) -> AnswerArrays:
-    """Several loads as one: users and questions re-encoded over all of them, first-seen order."""
-    parts = [part for part in parts if len(part)] or parts[:1]
-    if len(parts) == 1:
-        return parts[0]
-    user_ids: dict = {}
-    question_ids: dict = {}
-    module_ids: dict = {}
-    users, items, modules = [], [], []
-    for part in parts:
-        modules.append(
-            np.array([module_ids.setdefault(m, len(module_ids)) for m in part.module_ids], np.int64)[part.modules]
-        )
-        users.append(np.array([user_ids.setdefault(u, len(user_ids)) for u in part.user_ids], np.int64)[part.users])
-        items.append(
-            np.array([question_ids.setdefault(q, len(question_ids)) for q in part.question_ids], np.int64)[part.items]
-        )
-    ids = np.concatenate([part.ids for part in parts])
-    return AnswerArrays(
-        users=np.concatenate(users),
-        items=np.concatenate(items),
-        correct=np.concatenate([part.correct for part in parts]),
-        user_ids=list(user_ids),
-        question_ids=list(question_ids),
-        modules=np.concatenate(modules),
-        module_ids=list(module_ids),
-        difficulty_labels=np.full(len(question_ids), np.nan),
-        first_answer_at=min(p.first_answer_at for p in parts),
-        last_answer_at=max(p.last_answer_at for p in parts),
-        digest=_digest(ids),
-        ids=ids,
-        cutoff=max((p.cutoff for p in parts), key=lambda c: (c.id or 0, c.at)),
-    )
-
-
-_FIELDS = ("id", "user_hash", "question_id", "correct", "module", "difficulty")
-
-
-def answers_load(
-    *,
-    limit: int | None = None,
-    since: date | datetime | None = None,
-    until: date | datetime | None = None,
-    keys: Q | None = None,
-    with_labels: bool = True,
-) -> AnswerArrays:
-    """Load the selected answers straight into numpy arrays.
-
-    On SQL backends the ORM's query runs on a raw cursor (no model instance or dict per row), with
-    the garbage collector paused; ids are encoded in first-seen order with C-level dict calls.
-    Timestamps are not loaded per row: only the first and last answers' are looked up; the app's
-    difficulty labels only ``with_labels`` (the heuristic starts from them; IRT does not).
-    """
-    fields = _FIELDS if with_labels else _FIELDS[:-1]
-    queryset = answers_queryset(limit=limit, since=since, until=until, keys=keys).values_list(*fields)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        if connection.vendor in ("sqlite", "postgresql"):
-            sql, params = queryset.query.sql_with_params()
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                rows = cursor.fetchall()
-        else:
-            rows = list(queryset)
-        return _to_arrays(rows, with_labels)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-
-
-def answers_given(user_hashes, question_ids, correct, modules=None) -> AnswerArrays:
-    """Answers that are not stored (a file's, say): no keys, so nothing is known of who trained on them.
-    ``modules`` (one per answer) default to "" (no module)."""
-    users, user_list = _encode(tuple(user_hashes))
-    items, question_list = _encode(tuple(question_ids))
-    module_codes, module_list = _encode(tuple(modules) if modules is not None else ("",) * users.size)
-    empty = np.zeros(0, dtype=np.int64)
-    return AnswerArrays(
-        users=users,
-        items=items,
-        correct=np.fromiter(correct, np.int8, users.size),
-        user_ids=user_list,
-        question_ids=question_list,
-        modules=module_codes,
-        module_ids=module_list,
-        difficulty_labels=np.full(len(question_list), np.nan),
-        first_answer_at=None,
-        last_answer_at=None,
-        digest="",
-        ids=empty,
-        cutoff=Cutoff(None, None),
-    )
-
-
-def _encode(values: tuple) -> tuple[np.ndarray, list]:
-    """Dense codes in first-seen order, and the distinct values in that order."""
-    distinct = list(dict.fromkeys(values))
-    index = {value: k for k, value in enumerate(distinct)}
-    return np.fromiter(map(index.__getitem__, values), np.int64, len(values)), distinct
-
-
-def _to_arrays(rows: list[tuple], with_labels: bool = True) -> AnswerArrays:
-    if not rows:
-        empty = np.zeros(0, dtype=np.int64)
-        return AnswerArrays(
-            empty,
-            empty,
-            empty,
-            [],
-            [],
-            empty,
-            [],
-            np.zeros(0),
-            None,
-            None,
-            hashlib.sha256().hexdigest(),
-            empty,
-            Cutoff(None, None),
-        )
-    columns = zip(*rows, strict=True)
-    ids, user_hashes, question_ids, correct = next(columns), next(columns), next(columns), next(columns)
-    users, user_list = _encode(user_hashes)
-    items, question_list = _encode(question_ids)
-    modules, module_list = _encode(next(columns))
-    outcome = np.fromiter(correct, np.int8, len(rows))
-    labels = np.full(len(question_list), np.nan)
-    if with_labels:
-        given = np.array(next(columns), dtype=np.float64)  # None -> NaN
-        labelled = np.flatnonzero(~np.isnan(given))[::-1]  # oldest first: the newest label is written last
-        labels[items[labelled]] = given[labelled]
-    key_array = np.fromiter(ids, np.int64, len(rows)) if isinstance(ids[0], int) else np.array(ids, dtype=object)
-    newest = max(ids)
-    ends = {
-        pk: (answered, arrived)
-        for pk, answered, arrived in TrainingData.objects.filter(pk__in=[ids[0], ids[-1], newest]).values_list(
-            "pk", "answered_at", "created_at"
-        )
-    }
-    return AnswerArrays(
-        users=users,
-        items=items,
-        correct=outcome,
-        user_ids=user_list,
-        question_ids=question_list,
-        modules=modules,
-        module_ids=module_list,
-        difficulty_labels=labels,
-        first_answer_at=ends[ids[-1]][0],
-        last_answer_at=ends[ids[0]][0],
-        digest=_digest(key_array),
-        ids=key_array,
-        cutoff=Cutoff(newest if isinstance(newest, int) else None, ends[newest][1]),
-    )
-
-
-def _digest(ids: np.ndarray) -> str:
-    """SHA-256 of the sorted answer keys: the same answers give the same digest, in any order."""
-    if ids.dtype == np.int64:
-        return hashlib.sha256(np.sort(ids).tobytes()).hexdigest()
-    return hashlib.sha256("\n".join(sorted(map(str, ids))).encode()).hexdigest()  # e.g. MongoDB object ids
-
-
 # ----------------------------------------------------------------------------- for the admin
 def history_versions(limit: int = 30) -> list[ModelVersion]:
     """The newest finished versions, oldest first (for charts)."""
@@ -329,9 +111,11 @@ def deployed_version_names() -> set[str]:
 
 # ----------------------------------------------------------------------------- one learner
 def _learner_counts_query(user_hashes: list[str]) -> QuerySet:
+    # Answers are found by learner key in the covering index (learner, question, correct): the
+    # table itself is not read; each question's id comes from its own small table.
     return (
-        TrainingData.objects.filter(user_hash__in=user_hashes)
-        .values_list("user_hash", "question_id")
+        TrainingData.objects.filter(learner__hash__in=user_hashes)
+        .values_list("learner__hash", "question__question_id")
         .annotate(answers=Count("*"), right=Sum(Cast("correct", IntegerField())))
         .order_by()
     )
@@ -375,4 +159,4 @@ def learner_answer_counts(user_hashes) -> dict[str, tuple[list[str], np.ndarray,
 
 def module_question_ids(module: str) -> list[str]:
     """The questions answered under ``module``, in no particular order."""
-    return list(TrainingData.objects.filter(module=module).values_list("question_id", flat=True).distinct())
+    return list(Question.objects.filter(module=module).values_list("question_id", flat=True).distinct())

@@ -156,7 +156,7 @@ def test_answers_are_read_only_and_searchable(client, operator, add_answers):
     client.force_login(operator)
     page = client.get("/admin/training_data/trainingdata/?q=q-17").content.decode()
     assert "q-17" in page and "q-18" not in page
-    row = TrainingData.objects.get(question_id="q-17")
+    row = TrainingData.objects.get(question__question_id="q-17")
     assert row.user_hash[:10] in page and row.user_hash not in page
     assert client.get("/admin/training_data/trainingdata/add/").status_code == 403
     assert client.post(f"/admin/training_data/trainingdata/{row.pk}/delete/").status_code == 403

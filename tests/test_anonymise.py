@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from training_data.anonymise import hash_user_id
-from training_data.models import TrainingData
+from training_data.models import Learner, Question, TrainingData
 
 
 def test_hash_is_hmac_sha256_with_the_key(settings):
@@ -29,8 +29,10 @@ def test_hash_depends_on_the_key(settings):
 @pytest.mark.django_db
 def test_raw_ids_never_reach_the_table(add_answers):
     add_answers([("alice@example.com", "q1", 1), ("bob-7731", "q2", 0)])
+    stored = ""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {TrainingData._meta.db_table}")
-        stored = " ".join(str(value) for row in cursor.fetchall() for value in row)
+        for model in (TrainingData, Learner, Question):  # every table an answer writes to
+            cursor.execute(f"SELECT * FROM {model._meta.db_table}")
+            stored += " ".join(str(value) for row in cursor.fetchall() for value in row)
     assert "alice" not in stored and "bob-7731" not in stored
     assert hash_user_id("alice@example.com") in stored

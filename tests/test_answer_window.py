@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from retraining import services
 from training_data.errors import ImportFailed, InvalidAnswer
+from training_data.fields import event_key
 from training_data.models import TrainingData
 from training_data.services import demo_data_generate, training_data_import
 
@@ -48,7 +49,7 @@ def test_ingest_refuses_a_time_in_the_future_and_accepts_the_edges(api, ingester
         {**GOOD, "eventId": "now", "timestamp": timezone.now().isoformat()},
     ]
     assert client.post("/api/training-data", edges).status_code == 201
-    stored = TrainingData.objects.get(event_id="epoch").answered_at
+    stored = TrainingData.objects.get(event_key=event_key("epoch")).answered_at
     assert stored == datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -40,7 +40,7 @@ def test_thirty_thousand_modules_make_a_search_box_not_a_huge_page(admin_client,
     assert chosen.context["cl"].result_count == 1
     form = chosen.content.decode()
     assert 'value="module-29999"' in form and 'name="correct__exact" value="0"' in form
-    assert TrainingData.objects.filter(module="module-29999").count() == 1
+    assert TrainingData.objects.filter(question__module="module-29999").count() == 1
 
 
 def test_few_modules_stay_links(admin_client):

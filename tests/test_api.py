@@ -8,6 +8,7 @@ import pytest
 from retraining import selectors, services
 from retraining.models import ModelVersion
 from training_data.anonymise import hash_user_id
+from training_data.fields import event_key
 from training_data.models import TrainingData
 
 pytestmark = pytest.mark.django_db
@@ -142,7 +143,7 @@ def test_ingest_stores_hashes_and_is_idempotent(api, ingester):
     }
     first = client.post("/api/training-data", body)
     assert first.status_code == 201 and first.json() == {"received": 3, "inserted": 3, "duplicates": 0}
-    stored = TrainingData.objects.get(event_id="ev-0")
+    stored = TrainingData.objects.get(event_key=event_key("ev-0"))
     assert stored.user_hash == hash_user_id("learner-0") and stored.module == "algebra"
     assert stored.response_time_ms == 5200 and stored.answered_at.isoformat() == "2026-01-15T10:29:45+00:00"
     again = client.post("/api/training-data", [*body["answers"], answer(3)])

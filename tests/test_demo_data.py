@@ -9,7 +9,16 @@ from django.core.management import call_command
 
 from training_data.models import TrainingData
 
-FIELDS = ("user_hash", "question_id", "module", "difficulty", "correct", "response_time_ms", "answered_at", "event_id")
+FIELDS = (
+    "learner__hash",
+    "question__question_id",
+    "question__module",
+    "difficulty",
+    "correct",
+    "response_time_ms",
+    "answered_at",
+    "event_key",
+)
 
 
 def generate(*args):
@@ -19,7 +28,7 @@ def generate(*args):
 
 
 def snapshot():
-    return list(TrainingData.objects.order_by("event_id").values_list(*FIELDS))
+    return list(TrainingData.objects.order_by("event_key").values_list(*FIELDS))
 
 
 @pytest.mark.django_db
@@ -47,7 +56,7 @@ def test_truth_file_describes_the_generating_model(tmp_path):
     assert len(truth["ability"]) == 300 and len(truth["difficulty"]) == 10
     # Easier questions (lower true difficulty) are answered right more often.
     rates = {
-        q: np.mean(list(TrainingData.objects.filter(question_id=q).values_list("correct", flat=True)))
+        q: np.mean(list(TrainingData.objects.filter(question__question_id=q).values_list("correct", flat=True)))
         for q in truth["difficulty"]
     }
     questions = sorted(truth["difficulty"])
@@ -55,7 +64,7 @@ def test_truth_file_describes_the_generating_model(tmp_path):
     assert correlation < -0.9
     answered = TrainingData.objects.order_by("answered_at")
     assert answered.first().answered_at < answered.last().answered_at
-    assert set(TrainingData.objects.values_list("module", flat=True)) <= {
+    assert set(TrainingData.objects.values_list("question__module", flat=True)) <= {
         "algebra",
         "geometry",
         "statistics",

@@ -17,6 +17,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from retraining.models import ModelVersion
 from tests.conftest import ROOT
 from training_data.anonymise import hash_user_id
+from training_data.fields import event_key
 from training_data.models import TrainingData
 
 pytestmark = pytest.mark.django_db
@@ -76,8 +77,8 @@ def test_unicode_and_very_long_ids(api, ingester, staff):
         {"userId": "x" * 255, "questionId": "q" * 255, "correct": False, "eventId": "e" * 255},
     ]
     assert client.post("/api/training-data", ok).status_code == 201
-    stored = TrainingData.objects.get(event_id="ëvent-1")
-    assert stored.question_id == "題目-ü-✓" and stored.user_hash == hash_user_id("学习者-٣-🚀")
+    stored = TrainingData.objects.get(event_key=event_key("ëvent-1"))
+    assert stored.question.question_id == "題目-ü-✓" and stored.user_hash == hash_user_id("学习者-٣-🚀")
     too_long = [
         {"userId": "u", "questionId": "q" * 256, "correct": True, "eventId": "e-3"},
         {"userId": "x" * 5000, "questionId": "q", "correct": True, "eventId": "e-4"},

@@ -1,5 +1,6 @@
 """import_training_data: both layouts, idempotent, all-or-nothing, --skip-invalid."""
 
+import hashlib
 from io import StringIO
 
 import pytest
@@ -7,6 +8,7 @@ from django.core.management import CommandError, call_command
 
 from tests.conftest import SHARED
 from training_data.anonymise import hash_user_id
+from training_data.fields import event_key
 from training_data.models import TrainingData
 
 OURS = """user_id,question_id,correct,answered_at,module,response_time_ms,difficulty,event_id
@@ -31,8 +33,8 @@ def test_our_layout(tmp_path):
     path = tmp_path / "answers.csv"
     path.write_text(OURS)
     assert "Imported 3 answers" in run_import(path)
-    first = TrainingData.objects.get(event_id="e-1")
-    assert (first.question_id, first.module, first.correct, first.response_time_ms, first.difficulty) == (
+    first = TrainingData.objects.get(event_key=event_key("e-1"))
+    assert (first.question.question_id, first.module, first.correct, first.response_time_ms, first.difficulty) == (
         "q1",
         "algebra",
         True,
@@ -41,8 +43,10 @@ def test_our_layout(tmp_path):
     )
     assert first.user_hash == hash_user_id("u1")
     assert first.answered_at.isoformat() == "2026-01-05T10:00:00+00:00"
-    third = TrainingData.objects.get(user_hash=hash_user_id("u2"))
-    assert third.correct is True and third.event_id.startswith("import-")
+    third = TrainingData.objects.get(learner__hash=hash_user_id("u2"))
+    assert third.correct is True
+    line = "u2,q1,true,2026-01-06,geometry,900,-1,"  # no event id: one derived from line 4
+    assert third.event_key == event_key("import-" + hashlib.sha256(f"4\x1f{line}".encode()).hexdigest()[:40])
 
 
 @pytest.mark.django_db
@@ -51,7 +55,7 @@ def test_assistments_layout(tmp_path):
     path.write_text(ASSISTMENTS)
     assert "assistments layout" in run_import(path)
     rows = TrainingData.objects.order_by("id")
-    assert [(r.question_id, r.module, r.correct) for r in rows] == [
+    assert [(r.question.question_id, r.module, r.correct) for r in rows] == [
         ("12661", "143", False),
         ("12685", "143", True),
         ("12661", "9", True),
@@ -63,10 +67,10 @@ def test_reimport_adds_nothing(tmp_path):
     path = tmp_path / "answers.csv"
     path.write_text(OURS)
     run_import(path)
-    ids = set(TrainingData.objects.values_list("event_id", flat=True))
+    ids = set(TrainingData.objects.values_list("event_key", flat=True))
     output = run_import(path)
     assert "Imported 0 answers" in output and "3 already present" in output
-    assert set(TrainingData.objects.values_list("event_id", flat=True)) == ids
+    assert set(TrainingData.objects.values_list("event_key", flat=True)) == ids
 
 
 @pytest.mark.django_db

@@ -55,7 +55,7 @@ def test_live_ability_on_the_training_answers_is_the_trained_ability(api, staff,
         training = [
             (raw, data.question_ids[i], int(c)) for i, c in zip(data.items[mine], data.correct[mine], strict=True)
         ]
-        TrainingData.objects.filter(user_hash=user_hash).delete()
+        TrainingData.objects.filter(learner__hash=user_hash).delete()
         add_answers(training, prefix=f"only-{raw}")
         body = api(staff).get(f"/api/mlops/learners/{raw}/ability").json()
         stored = served["users"][user_hash]
@@ -118,7 +118,9 @@ def test_max_information_picks_the_largest_fisher_information_at_the_live_abilit
 
 
 def test_next_question_reports_unknown_candidates_and_leaves_out_answered_ones(api, staff, served):
-    answered = set(TrainingData.objects.filter(user_hash=hash_user_id("user9")).values_list("question_id", flat=True))
+    answered = set(
+        TrainingData.objects.filter(learner__hash=hash_user_id("user9")).values_list("question__question_id", flat=True)
+    )
     candidates = ["nope-1", *sorted(served["questions"]), "nope-2"]
     body = (
         api(staff)

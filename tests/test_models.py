@@ -5,7 +5,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from retraining.models import ModelVersion
-from training_data.models import TrainingData
+from training_data.fields import event_key
+from training_data.models import Learner, Question, TrainingData
 
 
 def make_version(number, **fields):
@@ -37,7 +38,10 @@ def test_version_names_are_unique():
 
 @pytest.mark.django_db
 def test_event_ids_are_unique():
-    fields = {"user_hash": "h", "question_id": "q", "correct": True, "answered_at": timezone.now()}
-    TrainingData.objects.create(event_id="e1", **fields)
+    learner, question = Learner.objects.create(hash="h"), Question.objects.create(question_id="q")
+    fields = {"learner": learner, "question": question, "correct": True, "answered_at": timezone.now()}
+    TrainingData.objects.create(event_key=event_key("e1"), **fields)
     with pytest.raises(IntegrityError), transaction.atomic():
-        TrainingData.objects.create(event_id="e1", **fields)
+        TrainingData.objects.create(event_key=event_key("e1"), **fields)
+    TrainingData.objects.create(event_key=event_key("e2"), **fields)
+    assert TrainingData.objects.count() == 2

@@ -4,12 +4,13 @@ from django.contrib import admin
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
 
 from common.admin import ReadOnlyModelAdmin
 
-from .models import TrainingData
+from .models import Learner, Question, TrainingData
 
 
 class EstimatedCountPaginator(Paginator):
@@ -50,9 +51,7 @@ class ModuleFilter(admin.SimpleListFilter):
         modules = cache.get_or_set(
             "training_data:modules:first",
             lambda: list(
-                TrainingData.objects.order_by("module")
-                .values_list("module", flat=True)
-                .distinct()[: self.MAX_LISTED + 1]
+                Question.objects.order_by("module").values_list("module", flat=True).distinct()[: self.MAX_LISTED + 1]
             ),
             timeout=300,
         )
@@ -78,26 +77,49 @@ class ModuleFilter(admin.SimpleListFilter):
         yield from super().choices(changelist)
 
     def queryset(self, request, queryset):
-        return queryset if self.value() is None else queryset.filter(module=self.value())
+        if self.value() is None:
+            return queryset
+        return queryset.filter(question__in=Question.objects.filter(module=self.value()).values("pk"))
 
 
 @admin.register(TrainingData)
 class TrainingDataAdmin(ReadOnlyModelAdmin):
     """Answers are evidence: read-only."""
 
-    list_display = ("question_id", "module", "correct", "response_time_ms", "answered_at", "short_user")
+    list_display = ("question_name", "module_name", "correct", "response_time_ms", "answered_at", "short_user")
+    list_select_related = ("learner", "question")
     list_filter = ("correct", ModuleFilter, ("answered_at", admin.DateFieldListFilter))
     change_list_template = "admin/training_data/trainingdata/change_list.html"
-    search_fields = ("=question_id",)
-    search_help_text = "Exact question id (uses its index)."
+    search_fields = ("=question__question_id",)  # the search itself is get_search_results'
+    search_help_text = "Exact question id or module, or the start of a learner's hash (at least 6 characters)."
     ordering = ("-answered_at", "-id")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 50
 
-    @admin.display(description="user", ordering="user_hash")
+    @admin.display(description="question id", ordering="question__question_id")
+    def question_name(self, obj):
+        return obj.question.question_id
+
+    @admin.display(description="module", ordering="question__module")
+    def module_name(self, obj):
+        return obj.question.module
+
+    @admin.display(description="user", ordering="learner__hash")
     def short_user(self, obj):
-        return obj.user_hash[:10]
+        return obj.learner.hash[:10]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Answers of the questions with that id or module, or of the learners whose hash starts with
+        it: the few matching keys are found in their own tables first, so no join scans the answers."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        questions = Question.objects.filter(Q(question_id=term) | Q(module=term)).values("pk")
+        found = Q(question__in=questions)
+        if len(term) >= 6:
+            found |= Q(learner__in=Learner.objects.filter(hash__startswith=term.lower()).values("pk")[:100])
+        return queryset.filter(found), False
 
     def changelist_view(self, request, extra_context=None):
         context = {"answer_dates": answer_date_hierarchy(request.GET), **(extra_context or {})}

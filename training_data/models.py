@@ -1,36 +1,80 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .fields import TimestampField
 
-class TrainingData(models.Model):
-    """One anonymised answer of a learner to a question."""
+# Learners and questions get 4-byte keys on SQL databases (each answer references both: PostgreSQL
+# packs them in 8 bytes instead of 16); MongoDB keeps its ObjectId keys (DEFAULT_AUTO_FIELD there).
+SMALL_KEYS = not settings.DEFAULT_AUTO_FIELD.endswith("ObjectIdAutoField")
 
-    user_hash = models.CharField(
-        max_length=64, help_text="Keyed HMAC-SHA256 of the app's user id; the raw id is never stored."
+
+class Learner(models.Model):
+    """A learner, known only by the keyed hash of the app's user id; stored once, referenced by key."""
+
+    if SMALL_KEYS:
+        id = models.AutoField(primary_key=True)
+    hash = models.CharField(
+        max_length=64, unique=True, help_text="Keyed HMAC-SHA256 of the app's user id; the raw id is never stored."
     )
+
+    def __str__(self) -> str:
+        return self.hash[:10]
+
+
+class Question(models.Model):
+    """The app's question id and the module it was answered under; stored once, referenced by key."""
+
+    if SMALL_KEYS:
+        id = models.AutoField(primary_key=True)
     question_id = models.CharField(max_length=255)
     module = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["question_id", "module"], name="question_id_module_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.question_id} ({self.module})" if self.module else self.question_id
+
+
+class TrainingData(models.Model):
+    """One anonymised answer of a learner to a question: keys and what is per answer only.
+
+    Fields are declared widest first, so that PostgreSQL packs the row without alignment padding.
+    """
+
+    answered_at = TimestampField()
+    created_at = TimestampField(default=timezone.now, editable=False)
     difficulty = models.FloatField(null=True, blank=True, help_text="Difficulty as the app labelled it, if any.")
-    correct = models.BooleanField()
+    # No index of their own: the covering index below starts with the learner, and the admin's
+    # question search goes through the ordered index (see README, "Scale").
+    learner = models.ForeignKey(Learner, on_delete=models.PROTECT, db_index=False, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, db_index=False, related_name="answers")
     response_time_ms = models.PositiveIntegerField(null=True, blank=True)
-    answered_at = models.DateTimeField()
-    event_id = models.CharField(
-        max_length=255, unique=True, help_text="Client-supplied id of the answer event: retries never duplicate it."
+    correct = models.BooleanField()
+    event_key = models.BinaryField(
+        max_length=16,
+        unique=True,
+        help_text="First 16 bytes of SHA-256 of the client's eventId: retries never duplicate an answer.",
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = "answer"
         verbose_name_plural = "answers"
         indexes = [
-            # "The most recent N answers" (ordered by answered_at DESC, id DESC) and "since a date".
-            models.Index(fields=["answered_at", "id"], name="trainingdata_answered_idx"),
-            # "How many answers arrived since the last training run".
-            models.Index(fields=["created_at"], name="trainingdata_created_idx"),
-            models.Index(fields=["question_id"], name="trainingdata_question_idx"),
-            # One learner's answers, read on every live-ability request between retrains.
-            models.Index(fields=["user_hash"], name="trainingdata_user_idx"),
+            # "The most recent N answers" (answered_at DESC, id DESC), "since a date", the admin's list.
+            models.Index(fields=["answered_at"], name="answers_answered_idx"),
+            # Live ability: one learner's (question, correct) pairs, read from the index alone.
+            models.Index(fields=["learner", "question", "correct"], name="answers_learner_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.question_id} {'right' if self.correct else 'wrong'} ({self.user_hash[:8]})"
+        return f"{self.question.question_id} {'right' if self.correct else 'wrong'} ({self.learner.hash[:8]})"
+
+    @property
+    def user_hash(self) -> str:
+        return self.learner.hash
+
+    @property
+    def module(self) -> str:
+        return self.question.module
