@@ -32,6 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scale import section_scale  # noqa: E402
+
 from retraining.irt import IRT, Heuristic, IdEncoder, ModuleIRT, metrics, simulate_2pl, simulate_2pl_modules  # noqa: E402
 
 DATASET = ROOT.parent / "shared" / "datasets" / "assistments09"
@@ -470,6 +472,7 @@ SECTIONS = {
     "live": section_live,
     "compare": section_compare,
     "params": section_params,
+    "scale": section_scale,
 }
 
 
@@ -479,6 +482,11 @@ def main():
     parser.add_argument("--only", choices=sorted(SECTIONS), action="append", help="Run only these sections.")
     parser.add_argument("--answers", type=int, default=1_000_000, help="Stored answers for the end-to-end run.")
     parser.add_argument("--workdir", default="/tmp", help="Where the end-to-end SQLite file goes.")
+    parser.add_argument(
+        "--scale-answers",
+        default="1000000",
+        help="Scale section sizes, e.g. 1000000,5000000 (comma-separated).",
+    )
     args = parser.parse_args()
     print(f"numpy {np.__version__}, {os.cpu_count()} CPUs")
     for name in args.only or SECTIONS:

@@ -1,0 +1,298 @@
+"""Answers at scale: bytes stored per answer, load, fit, end-to-end retrain and peak memory, per size
+and backend, each beside today's way where one exists (the denormalised answers table and its loader,
+recreated here from raw SQL and filled with the same generated answers).
+
+Run by bench/run.py (``--only scale [--scale-answers 1000000,5000000]``); every phase in its own
+process, whose peak resident memory (``ru_maxrss``) is reported:
+
+scale.py prepare N     a fresh database with N demo answers (N/50 learners, 2,000 questions)
+scale.py old N         the same answers copied into the old denormalised table, with its indexes
+scale.py sizes N       bytes per answer: tables + indexes (SQLite dbstat, pg_total_relation_size)
+scale.py load_new N    load the newest N answers as the retrain does, then fit the 2PL on them
+scale.py load_old N    the same with the old table and the old loader (one string per cell)
+scale.py retrain N     ``retrain --limit N`` end to end (no deploy)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OLD = "bench_old_answers"
+
+
+# ----------------------------------------------------------------------------- parent (bench/run.py)
+def section_scale(args):
+    sizes = [int(size) for size in str(args.scale_answers).split(",") if size.strip()]
+    backends = [("SQLite", f"sqlite:///{Path(args.workdir) / 'bench-scale.sqlite3'}")]
+    postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/irt_bench")
+    if postgres != "off":
+        backends.append(("PostgreSQL", postgres))
+    rows = []
+    for label, url in backends:
+        env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "localhost"}
+        env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
+        env.setdefault("TRAINING_DATA_HASH_KEY", "bench-only-hash-key")
+        for n in sizes:
+            try:
+                rows.append(_measure(label, n, env))
+            except RuntimeError as error:
+                print(f"\n## scale on {label} at {n:,} skipped: {error}")
+    header = ["backend", "answers", "B/answer", "(old)", "load s", "(old)", "fit s", "retrain s", "x fit"]
+    header += ["retrain peak MiB", "load+fit peak MiB", "(old)", "demo answers/s"]
+    table_print(f"Answers at scale (load average {os.getloadavg()[0]:.1f} at the end)", header, rows)
+    print("  (old) = today's denormalised table and loader on the same answers, measured in the same run;")
+    print("  fit = the 2PL alone on the loaded arrays; x fit = end-to-end retrain over the fit alone (target <= 2.5)")
+
+
+def _measure(label, n, env) -> list:
+    prepared = _child(["prepare", str(n)], env)
+    _child(["old", str(n)], env)
+    sizes = _child(["sizes", str(n)], env)
+    new, old = _child(["load_new", str(n)], env), _child(["load_old", str(n)], env)
+    retrained = _child(["retrain", str(n)], env)
+    return [
+        label,
+        f"{n:,}",
+        f"{sizes['new'] / n:.0f}",
+        f"{sizes['old'] / n:.0f}",
+        f"{new['load']:.2f}",
+        f"{old['load']:.2f}",
+        f"{new['fit']:.2f}",
+        f"{retrained['total']:.2f}",
+        f"{retrained['total'] / new['fit']:.2f}",
+        f"{retrained['peak_mib']:.0f}",
+        f"{new['peak_mib']:.0f}",
+        f"{old['peak_mib']:.0f}",
+        f"{prepared['insert_rate']:,.0f}",
+    ]
+
+
+def table_print(title, header, rows):
+    print(f"\n## {title}")
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
+    for line in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(x).rjust(w) for x, w in zip(line, widths, strict=True)))
+
+
+def _child(command, env):
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=7200,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "failed")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- child (one phase)
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def prepare(n):
+    from django.core.management import call_command
+    from django.db import connection
+
+    from training_data.models import Learner, Question, TrainingData
+    from training_data.services import demo_data_generate
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from e2e import _create_postgres_database
+
+    from retraining.models import Deployment, ModelVersion, TrainingLock
+
+    if connection.vendor == "sqlite":
+        Path(connection.settings_dict["NAME"]).unlink(missing_ok=True)
+    else:
+        from django.db.utils import OperationalError
+
+        try:
+            connection.ensure_connection()
+        except OperationalError:
+            _create_postgres_database()
+    call_command("migrate", verbosity=0)
+    Deployment.objects.all().delete()
+    ModelVersion.objects.update(is_production=False, status="archived")
+    ModelVersion.objects.all().delete()
+    TrainingLock.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {OLD}")
+    TrainingData.objects.all().delete()
+    Learner.objects.all().delete()
+    Question.objects.all().delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # a fresh start, as on SQLite: no dead rows counted
+            tables = ", ".join(m._meta.db_table for m in (TrainingData, Learner, Question))
+            cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    start = time.perf_counter()
+    inserted = 0
+    for begin in range(0, n, 1_000_000):  # a million at a time: the generator holds its rows in memory
+        size = min(1_000_000, n - begin)
+        inserted += demo_data_generate(users=max(size // 50, 1), questions=2000, answers=size, seed=begin + 1)[0]
+    seconds = time.perf_counter() - start
+    _analyze()
+    return {"inserted": inserted, "insert_rate": inserted / seconds}
+
+
+def _analyze():
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+_OLD_DDL = {
+    # Exactly what training_data 0001 + 0002 created (manage.py sqlmigrate), under another name.
+    "sqlite": [
+        f'CREATE TABLE {OLD} ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_hash" varchar(64) NOT NULL, '
+        '"question_id" varchar(255) NOT NULL, "module" varchar(255) NOT NULL, "difficulty" real NULL, '
+        '"correct" bool NOT NULL, "response_time_ms" integer unsigned NULL CHECK ("response_time_ms" >= 0), '
+        '"answered_at" datetime NOT NULL, "event_id" varchar(255) NOT NULL UNIQUE, "created_at" datetime NOT NULL)',
+    ],
+    "postgresql": [
+        f'CREATE TABLE {OLD} ("id" bigint NOT NULL PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY, '
+        '"user_hash" varchar(64) NOT NULL, "question_id" varchar(255) NOT NULL, "module" varchar(255) NOT NULL, '
+        '"difficulty" double precision NULL, "correct" boolean NOT NULL, "response_time_ms" integer NULL '
+        'CHECK ("response_time_ms" >= 0), "answered_at" timestamp with time zone NOT NULL, '
+        '"event_id" varchar(255) NOT NULL UNIQUE, "created_at" timestamp with time zone NOT NULL)',
+        f'CREATE INDEX old_event_like ON {OLD} ("event_id" varchar_pattern_ops)',
+    ],
+}
+_OLD_INDEXES = [
+    f'CREATE INDEX old_answered_idx ON {OLD} ("answered_at", "id")',
+    f'CREATE INDEX old_created_idx ON {OLD} ("created_at")',
+    f'CREATE INDEX old_question_idx ON {OLD} ("question_id")',
+    f'CREATE INDEX old_user_idx ON {OLD} ("user_hash")',
+]
+
+
+def old(n):
+    """The old table, its indexes created first (as they were while answers arrived), then filled
+    with the same answers in key order; event ids as the demo generator writes them."""
+    from django.db import connection, transaction
+
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        text = "strftime('%Y-%m-%d %H:%M:%S', {0} / 1000000, 'unixepoch') || printf('.%06d', {0} % 1000000)"
+        answered, created = text.format("a.answered_at"), text.format("a.created_at")
+    else:
+        answered, created = "a.answered_at", "a.created_at"
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in _OLD_DDL[vendor] + _OLD_INDEXES:
+            cursor.execute(statement)
+        cursor.execute(
+            f"INSERT INTO {OLD} (id, user_hash, question_id, module, difficulty, correct, response_time_ms, "
+            "answered_at, event_id, created_at) "
+            f"SELECT a.id, l.hash, q.question_id, q.module, a.difficulty, a.correct, a.response_time_ms, {answered}, "
+            f"'demo-1-' || a.id, {created} FROM training_data_trainingdata a "
+            "JOIN training_data_learner l ON l.id = a.learner_id JOIN training_data_question q ON q.id = a.question_id "
+            "ORDER BY a.id"
+        )
+    _analyze()
+    return {"seconds": time.perf_counter() - start}
+
+
+def sizes(n):
+    from django.db import connection
+
+    new_tables = ["training_data_trainingdata", "training_data_learner", "training_data_question"]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            total = "SELECT SUM(pg_total_relation_size(t::regclass)) FROM unnest(%s::text[]) t"
+            cursor.execute(total, [new_tables])
+            new = cursor.fetchone()[0]
+            cursor.execute(total, [[OLD]])
+            return {"new": int(new), "old": int(cursor.fetchone()[0])}
+        cursor.execute("SELECT tbl_name, name FROM sqlite_master WHERE type IN ('table', 'index')")
+        owner = dict((name, table) for table, name in cursor.fetchall())
+        cursor.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")
+        used = {"new": 0, "old": 0}
+        for name, size in cursor.fetchall():
+            table = owner.get(name, name)
+            if table in new_tables:
+                used["new"] += size
+            elif table == OLD:
+                used["old"] += size
+        return used
+
+
+def load_new(n):
+    from retraining.irt import IRT
+    from retraining.selectors import answers_load
+
+    start = time.perf_counter()
+    data = answers_load(limit=n, with_labels=False)
+    load = time.perf_counter() - start
+    return {"load": load, **_fit(data.users, data.items, data.correct, IRT)}
+
+
+def load_old(n):
+    """Today's loader on today's table: a raw cursor, every cell a Python object, ids encoded with dicts."""
+    import gc
+
+    import numpy as np
+    from django.db import connection
+
+    from retraining.irt import IRT
+
+    def encode(values):
+        distinct = list(dict.fromkeys(values))
+        index = {value: k for k, value in enumerate(distinct)}
+        return np.fromiter(map(index.__getitem__, values), np.int64, len(values)), distinct
+
+    start = time.perf_counter()
+    gc.disable()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, user_hash, question_id, correct, module FROM {OLD} "
+            "ORDER BY answered_at DESC, id DESC LIMIT %s",
+            [n],
+        )
+        rows = cursor.fetchall()
+    ids, users, questions, correct, modules = zip(*rows, strict=True)
+    users, _ = encode(users)
+    items, _ = encode(questions)
+    encode(modules)
+    outcome = np.fromiter(correct, np.int8, len(rows))
+    np.fromiter(ids, np.int64, len(rows))
+    gc.enable()
+    load = time.perf_counter() - start
+    return {"load": load, **_fit(users, items, outcome, IRT)}
+
+
+def _fit(users, items, correct, IRT) -> dict:
+    start = time.perf_counter()
+    IRT(model="2pl").fit(users, items, correct)
+    return {"fit": time.perf_counter() - start, "peak_mib": _peak_mib()}
+
+
+def retrain(n):
+    from retraining import services
+
+    start = time.perf_counter()
+    result = services.retrain(limit=n, auto_deploy=False, actor_name="bench")
+    return {"total": time.perf_counter() - start, "timings": result.timings, "peak_mib": _peak_mib()}
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlops_site.settings")
+    import django
+
+    django.setup()
+    action, count = sys.argv[1], int(sys.argv[2])
+    actions = {f.__name__: f for f in (prepare, old, sizes, load_new, load_old, retrain)}
+    print(json.dumps(actions[action](count)))
