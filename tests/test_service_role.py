@@ -124,3 +124,71 @@ def test_the_quiz_app_adapts_over_real_http(live_server, simulated):
     assert status == 200 and second["ability"] == ability["ability"] and second["excluded"] == 1
     assert asked not in {q["questionId"] for q in second["questions"]}
     assert call(base, "POST", "/api/mlops/retrain", {}, token)[0] == 403
+
+
+def _grant(user, codename="serve_predictions", app_label="retraining"):
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label=app_label))
+
+
+def _grant_to_group(user, codename="serve_predictions", app_label="retraining"):
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.create(name=f"group-of-{user.username}")
+    group.permissions.add(Permission.objects.get(codename=codename, content_type__app_label=app_label))
+    user.groups.add(group)
+
+
+HOLDERS = {
+    "nothing": lambda user: None,
+    "directly": _grant,
+    "through a group": _grant_to_group,
+    "another permission": lambda user: _grant(user, "add_trainingdata", "training_data"),
+    "superuser": lambda user: _set(user, is_superuser=True),
+    "inactive, directly": lambda user: _grant(user) or _set(user, is_active=False),
+    "inactive superuser": lambda user: _set(user, is_superuser=True, is_active=False),
+}
+
+
+def _set(user, **fields):
+    type(user).objects.filter(pk=user.pk).update(**fields)
+
+
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [
+        ("nothing", False),
+        ("directly", True),
+        ("through a group", True),
+        ("another permission", False),
+        ("superuser", True),
+        ("inactive, directly", False),
+        ("inactive superuser", False),
+    ],
+)
+def test_the_permission_query_answers_as_django_does(django_user_model, how, expected):
+    """``holds`` reads one prepared query instead of Django's backend: same answer in every case,
+    and someone else's grant (directly or through their group) is not this user's."""
+    from retraining.permissions import SERVE_PREDICTIONS, holds
+
+    other = django_user_model.objects.create_user("other")
+    _grant(other)
+    _grant_to_group(other)
+    user = django_user_model.objects.create_user("someone")
+    HOLDERS[how](user)
+    user = django_user_model.objects.get(pk=user.pk)
+    assert holds(user, SERVE_PREDICTIONS) is expected
+    assert user.has_perm(SERVE_PREDICTIONS) is expected
+
+
+def test_a_permission_taken_away_stops_serving_at_once(api, quiz_app, simulated):
+    from django.contrib.auth.models import Permission
+
+    services.retrain()
+    client = api(quiz_app)
+    assert client.get("/api/mlops/learners/user1/ability").status_code == 200
+    quiz_app.user_permissions.remove(Permission.objects.get(codename="serve_predictions"))
+    assert client.get("/api/mlops/learners/user1/ability").status_code == 403
+    _grant_to_group(quiz_app)
+    assert client.get("/api/mlops/learners/user1/ability").status_code == 200
