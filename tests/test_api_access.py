@@ -63,6 +63,7 @@ def test_token_endpoint_throttles_guessing(api, staff):
 def test_schema_and_docs_are_served_without_a_cdn(client):
     schema = client.get("/api/schema")
     assert schema.status_code == 200 and b"/api/mlops/retrain" in schema.content
+    assert b"jwtAuth" in schema.content and b"scheme: bearer" in schema.content  # how to send the token
     docs = client.get("/api/docs")
     assert docs.status_code == 200
     page = docs.content.decode()

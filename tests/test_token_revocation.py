@@ -67,3 +67,29 @@ def test_changepassword_through_the_admin_form_revokes(staff, admin_client):
     assert response.status_code == 302, response.content[:500]
     assert refresh(tokens["refresh"]).status_code == 401
     assert status_with(tokens["access"]).status_code == 401
+
+
+def test_a_token_naming_no_user_or_a_bad_digest_is_refused(staff, django_user_model):
+    """Tokens signed with our key but naming a deleted user, a user id of the wrong type, or no
+    password digest: 401, never a 500 and never someone's access."""
+    from rest_framework_simplejwt.settings import api_settings
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    gone = django_user_model.objects.create_user("gone", is_staff=True)
+    token_of_gone = str(AccessToken.for_user(gone))
+    gone.delete()
+    odd_id = AccessToken.for_user(staff)
+    odd_id[api_settings.USER_ID_CLAIM] = "not-a-number"
+    no_digest = AccessToken.for_user(staff)
+    del no_digest[api_settings.REVOKE_TOKEN_CLAIM]
+    wrong_digest = AccessToken.for_user(staff)
+    wrong_digest[api_settings.REVOKE_TOKEN_CLAIM] = ["not", "a", "digest"]
+    for token, error in (
+        (token_of_gone, "User not found"),
+        (odd_id, "User not found"),
+        (no_digest, "The user's password has been changed."),
+        (wrong_digest, "The user's password has been changed."),
+    ):
+        response = status_with(str(token))
+        assert response.status_code == 401 and response.json()["error"] == error, response.content
+    assert status_with(str(AccessToken.for_user(staff))).status_code == 200
