@@ -21,6 +21,7 @@ import gc
 from dataclasses import dataclass
 
 import numpy as np
+from django.db import connection
 
 from .errors import NoProductionModel
 from .irt import eap_ability, predict_2pl
@@ -262,7 +263,25 @@ def production_model() -> tuple[str, StoredModel]:
     A trained version's parameters never change, so predictors are kept per version in this
     process; each call only asks the database which version serves now.
     """
-    key = ModelVersion.objects.filter(is_production=True).values_list("pk", "version", "training_completed_at").first()
+    key = _serving_key()
     if key is None:
         raise NoProductionModel()
     return key[1], _cached(key)
+
+
+_SERVING = ModelVersion.objects.filter(is_production=True).values_list("pk", "version", "training_completed_at")
+
+
+def _serving_key() -> tuple | None:
+    """(pk, version, training completed at) of the serving version: asked on every serving request,
+    so its SQL is compiled once (the ORM would rebuild it each time, most of the lookup's cost)."""
+    if connection.vendor not in ("sqlite", "postgresql"):
+        return _SERVING.first()
+    if connection.alias not in _serving_sql:
+        _serving_sql[connection.alias] = _SERVING.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(*_serving_sql[connection.alias])
+        return cursor.fetchone()
+
+
+_serving_sql: dict[str, tuple] = {}

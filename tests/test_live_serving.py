@@ -238,3 +238,20 @@ def test_a_full_batch_of_distinct_learners_is_scored_in_one_request(api, staff, 
     body = api(staff).post("/api/mlops/predict", pairs, format="json").json()
     sources = [p["abilitySource"] for p in body["predictions"]]
     assert sources[:150] == ["live"] * 150 and sources[150:] == ["prior"] * 850
+
+
+def test_the_serving_endpoints_follow_a_deploy_and_a_rollback_at_once(api, staff, served):
+    """Which version serves is asked on every request (only its parameters are kept per process)."""
+    client = api(staff)
+    pair = {"userId": "user1", "questionId": "q1"}
+    assert client.post("/api/mlops/predict", pair, format="json").json()["version"] == "v1"
+    services.retrain(auto_deploy=False)
+    assert client.post("/api/mlops/predict", pair, format="json").json()["version"] == "v1"
+    services.version_deploy(version=ModelVersion.objects.get(version="v2"), actor_name="test")
+    assert client.post("/api/mlops/predict", pair, format="json").json()["version"] == "v2"
+    assert client.get("/api/mlops/learners/user1/ability").json()["version"] == "v2"
+    services.version_deploy(version=ModelVersion.objects.get(version="v1"), actor_name="test")
+    body = {"userId": "user1", "candidates": ["q1", "q2"]}
+    assert client.post("/api/mlops/next-question", body, format="json").json()["version"] == "v1"
+    ModelVersion.objects.update(is_production=False)
+    assert client.post("/api/mlops/predict", pair, format="json").status_code == 404
