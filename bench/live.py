@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -59,6 +60,19 @@ def add_heavy_learners() -> str:
     return str(AccessToken.for_user(app))
 
 
+def server_usage(pid: int) -> dict:
+    """CPU seconds used so far and resident memory (MiB, now and peak) of gunicorn and its workers."""
+    pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    cpu = rss = peak = 0.0
+    for p in pids:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        status = dict(line.split(":", 1) for line in Path(f"/proc/{p}/status").read_text().splitlines() if ":" in line)
+        rss += int(status["VmRSS"].split()[0]) / 1024
+        peak += int(status["VmHWM"].split()[0]) / 1024
+    return {"cpu": cpu, "rss_mib": rss, "peak_mib": peak}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=32)
@@ -99,35 +113,61 @@ def main():
         ),
     )
     results = []
-    with gunicorn(env):
+    load_before = os.getloadavg()
+    with gunicorn(env) as server:
         port = int(env["GUNICORN_BIND"].rsplit(":", 1)[1])
 
         def measure(method, path, body_for):
             run_clients(port, 8, 1.0, method, path, token, body_for)  # warm every worker
-            return run_clients(port, args.clients, args.seconds, method, path, token, body_for, args.think_ms)
+            before = server_usage(server.pid)
+            result = run_clients(port, args.clients, args.seconds, method, path, token, body_for, args.think_ms)
+            after = server_usage(server.pid)
+            cpu_ms = (after["cpu"] - before["cpu"]) * 1000 / max(result["requests"], 1)
+            return {**result, "server_cpu_ms": cpu_ms, "rss_mib": after["rss_mib"], "peak_mib": after["peak_mib"]}
 
         for name, method, path, body_for in endpoints:
             floor = measure("GET", "/healthz", lambda k, n: None)
             result = measure(method, path, body_for)
             results.append({"endpoint": name, "healthz": floor, "result": result})
+    load_after = os.getloadavg()
 
     if args.json:
-        print(json.dumps(results))
+        print(json.dumps({"load_average": [load_before, load_after], "results": results}))
         return
+    report(results, args, load_before, load_after)
+
+
+def report(results, args, load_before, load_after):
+    """One row per endpoint beside /healthz measured just before it: latency, the server's CPU per
+    request (what a request costs, whatever the queueing), its memory, and the 3x verdict; predict
+    (live) also beside predict (model), the behaviour before live abilities."""
     print(
         f"gunicorn on 127.0.0.1, SQLite, {args.clients} clients pausing {args.think_ms:.0f} ms; learners with "
-        f"{HEAVY_ANSWERS:,} answers each, newer than the model; each endpoint right after /healthz"
+        f"{HEAVY_ANSWERS:,} answers each, newer than the model; each endpoint right after /healthz; "
+        f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
-    columns = f"{'endpoint':<26}{'req/s':>7}{'p50 ms':>9}{'p99 ms':>9}{'healthz p50/p99':>18}{'ratio':>7}"
-    print(f"{columns}{'errors':>8}  target")
+    print(
+        f"{'endpoint':<24}{'req/s':>6}{'p50 ms':>8}{'p99 ms':>8}{'cpu ms/req':>11}{'RSS MiB':>9}"
+        f"  {'/healthz p50/p99, cpu':<23}{'p99 ratio':>9}{'err':>5}  target"
+    )
+    baseline = next(row["result"] for row in results if "today" in row["endpoint"])
     for row in results:
         r, h = row["result"], row["healthz"]
         ratio = r["p99"] / h["p99"]
-        verdict = "" if "today" in row["endpoint"] else ("ok" if ratio <= 3 else "MISSED") + " (p99 <= 3x healthz p99)"
+        verdict = "" if "today" in row["endpoint"] else ("ok" if ratio <= 3 else "MISSED") + " (p99 <= 3x /healthz p99)"
+        healthz = f"{h['p50']:.1f}/{h['p99']:.1f}, {h['server_cpu_ms']:.2f}"
         print(
-            f"{row['endpoint']:<26}{r['per_second']:>7.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
-            f"{h['p50']:>9.1f}/{h['p99']:<8.1f}{ratio:>7.2f}{r['errors'] + h['errors']:>8}  {verdict}"
+            f"{row['endpoint']:<24}{r['per_second']:>6.0f}{r['p50']:>8.1f}{r['p99']:>8.1f}{r['server_cpu_ms']:>11.2f}"
+            f"{r['rss_mib']:>9.0f}  {healthz:<23}{ratio:>9.2f}{r['errors'] + h['errors']:>5}  {verdict}"
         )
+    live = next(row["result"] for row in results if row["endpoint"] == "predict (live)")
+    cpu = live["server_cpu_ms"] / baseline["server_cpu_ms"]
+    peak = max(row["result"]["peak_mib"] for row in results)
+    print(
+        f"predict (live) beside predict (model), same run: p50 {live['p50'] / baseline['p50']:.2f}x, "
+        f"p99 {live['p99'] / baseline['p99']:.2f}x, cpu per request {cpu:.2f}x; "
+        f"RSS: gunicorn's master and workers together (peak {peak:.0f} MiB)"
+    )
 
 
 if __name__ == "__main__":
