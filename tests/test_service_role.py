@@ -192,3 +192,25 @@ def test_a_permission_taken_away_stops_serving_at_once(api, quiz_app, simulated)
     assert client.get("/api/mlops/learners/user1/ability").status_code == 403
     _grant_to_group(quiz_app)
     assert client.get("/api/mlops/learners/user1/ability").status_code == 200
+
+
+class GrantsEverything:
+    """An authentication backend of another kind: it answers has_perm itself."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def has_perm(self, user, permission, obj=None):
+        return True
+
+
+def test_with_other_authentication_backends_django_decides(django_user_model, settings):
+    from retraining.permissions import SERVE_PREDICTIONS, holds
+
+    user = django_user_model.objects.create_user("someone")
+    assert holds(user, SERVE_PREDICTIONS) is False
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "tests.test_service_role.GrantsEverything",
+    ]
+    assert holds(django_user_model.objects.get(pk=user.pk), SERVE_PREDICTIONS) is True
