@@ -487,6 +487,7 @@ def main():
         default="1000000",
         help="Scale section sizes, e.g. 1000000,5000000 (comma-separated).",
     )
+    parser.add_argument("--scale-backends", default="sqlite,postgresql", help="Scale section backends.")
     args = parser.parse_args()
     print(f"numpy {np.__version__}, {os.cpu_count()} CPUs")
     for name in args.only or SECTIONS:

@@ -30,9 +30,10 @@ OLD = "bench_old_answers"
 # ----------------------------------------------------------------------------- parent (bench/run.py)
 def section_scale(args):
     sizes = [int(size) for size in str(args.scale_answers).split(",") if size.strip()]
-    backends = [("SQLite", f"sqlite:///{Path(args.workdir) / 'bench-scale.sqlite3'}")]
+    wanted = {name.strip().lower() for name in str(args.scale_backends).split(",")}
+    backends = [("SQLite", f"sqlite:///{Path(args.workdir) / 'bench-scale.sqlite3'}")] if "sqlite" in wanted else []
     postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/irt_bench")
-    if postgres != "off":
+    if postgres != "off" and "postgresql" in wanted:
         backends.append(("PostgreSQL", postgres))
     rows = []
     for label, url in backends:
@@ -42,6 +43,7 @@ def section_scale(args):
         for n in sizes:
             try:
                 rows.append(_measure(label, n, env))
+                print("  measured:", " | ".join(rows[-1]), f"(load average {os.getloadavg()[0]:.1f})", flush=True)
             except RuntimeError as error:
                 print(f"\n## scale on {label} at {n:,} skipped: {error}")
     header = ["backend", "answers", "B/answer", "(old)", "load s", "(old)", "fit s", "retrain s", "x fit"]
