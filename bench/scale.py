@@ -5,7 +5,7 @@ recreated here from raw SQL and filled with the same generated answers).
 Run by bench/run.py (``--only scale [--scale-answers 1000000,5000000]``); every phase in its own
 process, whose peak resident memory (``ru_maxrss``) is reported:
 
-scale.py prepare N     a fresh database with N demo answers (N/50 learners, 2,000 questions)
+scale.py prepare N     a fresh database with N demo answers, a million at a time (20,000 learners, 2,000 questions)
 scale.py old N         the same answers copied into the old denormalised table, with its indexes
 scale.py sizes N       bytes per answer: tables + indexes (SQLite dbstat, pg_total_relation_size)
 scale.py load_new N    load the newest N answers as the retrain does, then fit the 2PL on them
