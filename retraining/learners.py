@@ -117,7 +117,8 @@ def next_questions(
 ) -> NextQuestions:
     """Rank candidate questions for a learner at their live ability.
 
-    Candidates are the given question ids, or the questions of ``module``; those the serving
+    Candidates are the given question ids, or the questions of ``module`` (ranked at the learner's
+    ability in that module when the version has module deviations, as predict does); those the serving
     version does not know are reported in ``unknown`` (they have no parameters to rank by), and
     with ``exclude="answered"`` those the learner already answered are left out.
     "max-information" puts first the largest Fisher information a^2 p (1 - p); "target" the
@@ -152,10 +153,19 @@ def next_questions(
         pool = [q for q in pool if q not in answered]
     excluded = considered - len(pool)
 
-    ranked: list[RankedQuestion] = []
-    if pool:
-        a, d = model.item_parameters(model.question_positions(pool))
-        order = rank_items(a, d, ability.ability, strategy=strategy, target=target)[:count]
-        p, info = information(a[order], d[order], ability.ability)
-        ranked = [RankedQuestion(pool[k], float(pk), float(ik)) for k, pk, ik in zip(order, p, info, strict=True)]
+    theta = ability.ability
+    if module is not None:  # as predict with a module: the learner's ability in it (their deviation added)
+        theta += float(model.deviations([user_hash], [module])[0])
+    ranked = _ranked(model, pool, theta, strategy=strategy, target=target, count=count)
     return NextQuestions(version, ability, ranked, considered, excluded, unknown)
+
+
+def _ranked(model: StoredModel, pool: list[str], theta: float, **ranking) -> list[RankedQuestion]:
+    """The known questions of ``pool``, best first at ability ``theta``, at most ``count`` of them."""
+    if not pool:
+        return []
+    count = ranking.pop("count")
+    a, d = model.item_parameters(model.question_positions(pool))
+    order = rank_items(a, d, theta, **ranking)[:count]
+    p, info = information(a[order], d[order], theta)
+    return [RankedQuestion(pool[k], float(pk), float(ik)) for k, pk, ik in zip(order, p, info, strict=True)]

@@ -156,3 +156,29 @@ def test_admin_retrain_queues_the_chosen_algorithm(client, admin_user, demo_with
     jobs_run()
     version = ModelVersion.objects.get()
     assert (version.model_type, version.status) == ("irt-2pl-modules", "deployed")
+
+
+def test_next_question_by_module_ranks_at_the_learners_ability_in_that_module(api, staff, demo_with_modules):
+    """As predict with the module: the learner's live ability plus their deviation in the module."""
+    version = services.retrain(algorithm="irt-2pl-modules").version
+    params = version.parameters
+    module, deviation = max(
+        params["modules"]["deviations"][hash_user_id("demo-user-7")].items(), key=lambda kv: abs(kv[1])
+    )
+    assert abs(deviation) > 0.1
+    client = api(staff)
+    ability = client.get("/api/mlops/learners/demo-user-7/ability").json()["ability"]
+    request = {"userId": "demo-user-7", "module": module, "exclude": "none", "count": 100}
+    body = client.post("/api/mlops/next-question", request, format="json").json()
+    assert body["ability"] == ability and len(body["questions"]) >= 5
+    for ranked in body["questions"]:
+        item = params["questions"][ranked["questionId"]]
+        at = ability + deviation - item["difficulty"]
+        assert ranked["probability"] == pytest.approx(_sigmoid(item["discrimination"] * at), abs=1e-6)
+    information = [ranked["information"] for ranked in body["questions"]]
+    assert information == sorted(information, reverse=True)
+    first = body["questions"][0]
+    pair = {"userId": "demo-user-7", "questionId": first["questionId"], "module": module}
+    assert client.post("/api/mlops/predict", pair, format="json").json()["probability"] == pytest.approx(
+        first["probability"], abs=1e-9
+    )
