@@ -5,6 +5,14 @@ from django.db.models import Q
 from .cutoff import Cutoff
 
 
+def algorithm_choices() -> list[tuple[str, str]]:
+    """The registered algorithms and their labels (``services/algorithms.py``, the one list):
+    read when the choices are, so registering one needs no migration."""
+    from .services.algorithms import ALGORITHMS
+
+    return [(algorithm.name, algorithm.label) for algorithm in ALGORITHMS.values()]
+
+
 class ModelVersionQuerySet(models.QuerySet):
     def finished(self):
         """Versions whose training ended with a model (failed and running ones excluded)."""
@@ -30,15 +38,9 @@ class ModelVersion(models.Model):
     #: Statuses of a version that may be deployed now (finished, not serving).
     DEPLOYABLE = (Status.COMPLETED, Status.ARCHIVED)
 
-    class ModelType(models.TextChoices):
-        IRT_2PL = "irt-2pl", "IRT 2PL"
-        IRT_1PL = "irt-1pl", "IRT 1PL"
-        IRT_2PL_MODULES = "irt-2pl-modules", "IRT 2PL + module deviations"
-        HEURISTIC = "heuristic", "Success-rate heuristic"
-
     version = models.CharField(max_length=32, unique=True, help_text='"v1", "v2", ...; never reused.')
     number = models.PositiveIntegerField(unique=True, editable=False)
-    model_type = models.CharField(max_length=16, choices=ModelType.choices, default=ModelType.IRT_2PL)
+    model_type = models.CharField(max_length=16, choices=algorithm_choices, default="irt-2pl")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRAINING)
     is_production = models.BooleanField(default=False)
     summaries = models.JSONField(

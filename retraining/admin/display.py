@@ -11,8 +11,6 @@ from ..errors import NotComparable
 from ..models import ModelVersion
 from ..services import comparison as comparisons
 
-TWO_PL_TYPES = (ModelVersion.ModelType.IRT_2PL, ModelVersion.ModelType.IRT_2PL_MODULES)
-
 STATUS_COLOURS = {
     "training": "#b7791f",
     "completed": "#2b6cb0",

@@ -11,8 +11,9 @@ from django.utils.http import urlencode
 from .. import charts, console
 from ..irt.metrics import METRIC, METRICS
 from ..models import Deployment
+from ..services.algorithms import algorithm_fits_discrimination, algorithm_short_label
 from ..serving import stored_model
-from .display import STATUS_COLOURS, TWO_PL_TYPES, chart, number, table
+from .display import STATUS_COLOURS, chart, number, table
 
 
 class VersionColumns:
@@ -77,7 +78,7 @@ class VersionColumns:
 
     @admin.display(description="type", ordering="model_type")
     def algorithm(self, obj):
-        return console.ALGORITHM_SHORT.get(obj.model_type, obj.model_type)
+        return algorithm_short_label(obj.model_type)
 
     # -- detail fields
     @admin.display(description="error")
@@ -152,7 +153,7 @@ class VersionColumns:
                 ("discrimination", "Discrimination"),
                 ("abilityEstimates", "Ability"),
             )
-            if key in params and (key != "discrimination" or obj.model_type in TWO_PL_TYPES)
+            if key in params and (key != "discrimination" or algorithm_fits_discrimination(obj.model_type))
         ]
         if not rows:
             return "-"

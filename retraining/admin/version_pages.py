@@ -97,7 +97,7 @@ class VersionPages:
             "training": live_training(),
             "live_url": reverse("admin:retraining_modelversion_live"),
             "can_retrain": permissions.allowed(request.user, permissions.RETRAIN),
-            "algorithms": [(name, ModelVersion.ModelType(name).label) for name in services.ALGORITHMS],
+            "algorithms": [(algorithm.name, algorithm.label) for algorithm in services.ALGORITHMS.values()],
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)

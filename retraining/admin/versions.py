@@ -8,7 +8,7 @@ from common.admin import ReadOnlyModelAdmin
 
 from .. import permissions
 from ..models import ModelVersion
-from .display import TWO_PL_TYPES
+from ..services.algorithms import algorithm_fits_discrimination
 from .version_actions import VersionActions
 from .version_columns import VersionColumns
 from .version_pages import VersionPages
@@ -76,7 +76,7 @@ class ModelVersionAdmin(VersionActions, VersionPages, VersionColumns, ReadOnlyMo
         if obj is not None and obj.status == ModelVersion.Status.TRAINING:
             return ((None, {"fields": head}), ("Run", {"fields": (*run, "config_display")}))
         parameters = ["parameter_summaries", "difficulty_chart", "ability_chart"]
-        if obj is not None and obj.model_type in TWO_PL_TYPES:
+        if obj is not None and algorithm_fits_discrimination(obj.model_type):
             parameters.insert(2, "discrimination_chart")  # 1PL and the heuristic have no discrimination
         if obj is not None and (obj.summaries or {}).get("modules"):
             parameters.append("module_deviations")

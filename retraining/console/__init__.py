@@ -16,7 +16,6 @@ from .decisions import (
     versions_needing_review,
 )
 from .status import (
-    ALGORITHM_SHORT,
     COMMAND_ACTOR,
     CRON,
     actor_label,
@@ -28,7 +27,6 @@ from .status import (
 )
 
 __all__ = [
-    "ALGORITHM_SHORT",
     "COMMAND_ACTOR",
     "CRON",
     "SELECTIONS",

@@ -14,14 +14,6 @@ COMMAND_ACTOR = "manage.py retrain"  # the actor name the command gives the serv
 DATETIME = "Y-m-d H:i T"  # every date the console shows carries its time zone
 
 
-ALGORITHM_SHORT = {
-    "irt-2pl": "IRT 2PL",
-    "irt-1pl": "IRT 1PL",
-    "irt-2pl-modules": "2PL + modules",
-    "heuristic": "heuristic",
-}
-
-
 def zone_name() -> str:
     return date_format(timezone.localtime(timezone.now()), "T")
 

@@ -50,7 +50,9 @@ class Algorithm:
     ``fit`` beside the answers; ``with_labels`` loads the app's difficulty labels with the answers;
     ``settings`` is recorded in the version's config (default: the estimator's ``get_params()``);
     ``columns`` names further per-answer arrays of :class:`AnswerArrays` that the estimator's
-    ``fit`` and ``predict_proba`` take after the answers (e.g. ``("modules",)``).
+    ``fit`` and ``predict_proba`` take after the answers (e.g. ``("modules",)``). ``label`` names
+    it for people (the version's ``model_type`` choices), ``short_label`` in the console's list;
+    ``discrimination`` says whether it fits a discrimination per question (the console shows it).
     """
 
     name: str
@@ -59,6 +61,9 @@ class Algorithm:
     with_labels: bool = False
     settings: dict | None = None
     columns: tuple[str, ...] = ()
+    label: str = ""
+    short_label: str = ""
+    discrimination: bool = False
 
     def answer_columns(self, data: AnswerArrays, mask) -> list:
         """The extra per-answer arrays for ``fit``/``predict_proba``, restricted to ``mask``."""
@@ -76,9 +81,22 @@ ALGORITHMS: dict[str, Algorithm] = {}
 
 def algorithm_register(name: str, estimator: Callable[[], object], **options) -> Algorithm:
     """Register (or replace) the algorithm ``name``; ``options`` are :class:`Algorithm`'s fields."""
+    options.setdefault("label", name)
+    options.setdefault("short_label", options["label"])
     algorithm = Algorithm(name, estimator, **options)
     ALGORITHMS[name] = algorithm
     return algorithm
+
+
+def algorithm_fits_discrimination(name: str) -> bool:
+    """Whether versions of ``name`` have a discrimination per question (False for unknown names)."""
+    algorithm = ALGORITHMS.get(name)
+    return algorithm is not None and algorithm.discrimination
+
+
+def algorithm_short_label(name: str) -> str:
+    """The algorithm's short name for lists (the name itself when it is not registered)."""
+    return ALGORITHMS[name].short_label if name in ALGORITHMS else name
 
 
 def algorithm_get(name: str) -> Algorithm:
@@ -88,13 +106,23 @@ def algorithm_get(name: str) -> Algorithm:
         raise RetrainingError(f"Unknown algorithm {name!r}: choose one of {', '.join(ALGORITHMS)}") from None
 
 
-algorithm_register("irt-2pl", partial(IRT, model="2pl"))
-algorithm_register("irt-1pl", partial(IRT, model="1pl"))
+algorithm_register("irt-2pl", partial(IRT, model="2pl"), label="IRT 2PL", discrimination=True)
+algorithm_register("irt-1pl", partial(IRT, model="1pl"), label="IRT 1PL")
 algorithm_register(
     BASELINE,
     Heuristic,
     fit_arguments=_label_arguments,
     with_labels=True,
     settings={"rule": "success-rate adjustment (0.5 - s) * 0.4 outside 30-80 %"},
+    label="Success-rate heuristic",
+    short_label="heuristic",
 )
-algorithm_register("irt-2pl-modules", ModuleIRT, fit_arguments=_module_arguments, columns=("modules",))
+algorithm_register(
+    "irt-2pl-modules",
+    ModuleIRT,
+    fit_arguments=_module_arguments,
+    columns=("modules",),
+    label="IRT 2PL + module deviations",
+    short_label="2PL + modules",
+    discrimination=True,
+)
