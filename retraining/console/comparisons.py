@@ -79,7 +79,7 @@ def _auc_row(comparison) -> dict:
     auc_a, auc_b = comparison.metrics[comparison.a].get("auc"), comparison.metrics[comparison.b].get("auc")
     return {
         "key": "auc",
-        "label": "AUC",
+        "label": METRIC["auc"].label,
         "a": "-" if auc_a is None else f"{auc_a:.3f}",
         "b": "-" if auc_b is None else f"{auc_b:.3f}",
         "difference": "-" if comparison.auc_difference is None else f"{comparison.auc_difference:+.3f}",

@@ -161,6 +161,10 @@ DIFFERENCE_METHOD = "normal approximation: mean of the per-answer differences ±
 _Z95 = 1.959963984540054
 
 
+#: The metrics with a per-answer value, so a paired difference with an interval (:func:`per_answer_losses`).
+PAIRED = ("logLoss", "accuracy", "brierScore")
+
+
 def per_answer_losses(y_true, y_prob) -> dict[str, np.ndarray]:
     """Each answer's log-loss, 0/1 accuracy and squared error (their means are the usual metrics)."""
     y_true, y_prob = _check(y_true, y_prob)

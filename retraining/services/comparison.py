@@ -39,8 +39,8 @@ from .comparison_answers import (
     training_window,  # noqa: F401
 )
 
-#: The differences reported, and whether a lower value is better.
-DIFFERENCES = (("logLoss", True), ("accuracy", False), ("brierScore", True))
+#: The differences reported, and whether a lower value is better (from the metrics' catalogue).
+DIFFERENCES = tuple((key, not metrics.METRIC[key].higher_is_better) for key in metrics.PAIRED)
 NO_SIGNIFICANT_DIFFERENCE = "no significant difference"
 
 

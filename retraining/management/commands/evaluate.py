@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from retraining import selectors, services
 from retraining.errors import RetrainingError
-from retraining.irt.metrics import METRIC, METRICS
+from retraining.irt.metrics import METRICS
+from retraining.management.text import difference_lines, trained_shares
 from retraining.services.comparison import compare, compare_on_file
 from training_data.services import ImportFailed
 
@@ -59,19 +60,12 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json(), indent=2))
             return
-        a, b = result.a, result.b
+        compared = result.as_json()
         where = f"the answers in {options['file']}" if options["file"] else f"the {result.selection} answers"
-        self.stdout.write(f"{a} against {b} on {where} ({result.answers} answers):")
-        shares = ", ".join(
-            f"{name} {'unknown' if share is None else f'{share:.0%}'}" for name, share in result.in_sample_share.items()
-        )
-        self.stdout.write(f"   Share each trained on: {shares}")
-        for key in ("logLoss", "accuracy", "brierScore"):
-            d = result.differences[key]
-            self.stdout.write(
-                f"   {METRIC[key].label}: {result.metrics[a][key]:.4f} vs {result.metrics[b][key]:.4f}, difference "
-                f"{d.mean:+.4f} (95 % interval {d.low:+.4f} to {d.high:+.4f}): {result.verdict(key)}"
-            )
+        self.stdout.write(f"{result.a} against {result.b} on {where} ({result.answers} answers):")
+        self.stdout.write(f"   Share each trained on: {trained_shares(compared)}")
+        for line in difference_lines(compared):
+            self.stdout.write(line)
         if result.auc_difference is not None:
             self.stdout.write(f"   AUC difference: {result.auc_difference:+.4f}")
         self.stdout.write(f"   Intervals: {result.method}")

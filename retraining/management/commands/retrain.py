@@ -7,6 +7,7 @@ from django.db import connection
 from retraining import selectors, services
 from retraining.errors import RetrainingError, TrainingInProgress
 from retraining.irt.metrics import METRIC, METRICS
+from retraining.management.text import difference_lines, trained_shares
 from retraining.representations import job_body, retrain_body
 from retraining.services import monitoring
 
@@ -198,20 +199,10 @@ class Command(BaseCommand):
         write("Database connection closed")
 
     def _comparison(self, write, compared: dict) -> None:
-        candidate, production = compared["a"], compared["b"]
-        shares = ", ".join(
-            f"{name} {'unknown' if share is None else f'{share:.0%}'}"
-            for name, share in compared["inSampleShare"].items()
-        )
         write("")
         write(
-            f"Compared with production {production} on {compared['answers']} {compared['selection']} answers "
-            f"(share each trained on: {shares}):"
+            f"Compared with production {compared['b']} on {compared['answers']} {compared['selection']} answers "
+            f"(share each trained on: {trained_shares(compared)}):"
         )
-        for key in ("logLoss", "accuracy", "brierScore"):
-            d = compared["difference"][key]
-            ours, theirs = compared["metrics"][candidate][key], compared["metrics"][production][key]
-            write(
-                f"   {METRIC[key].label}: {ours:.4f} vs {theirs:.4f}, difference {d['mean']:+.4f} "
-                f"(95 % interval {d['low']:+.4f} to {d['high']:+.4f}): {compared['verdict'][key]}"
-            )
+        for line in difference_lines(compared):
+            write(line)
