@@ -23,6 +23,17 @@ def _date(text: str) -> date:
         raise CommandError(f"--since must be a date like 2024-01-31, got {text!r}") from None
 
 
+def _request(options: dict) -> dict:
+    """What to train, from the command's options (the same for a run and a queued job)."""
+    return {
+        "limit": options["limit"],
+        "since": options["since"],
+        "auto_deploy": not options["no_auto_deploy"],
+        "algorithm": options["algorithm"],
+        "split": options["split"],
+    }
+
+
 class Command(BaseCommand):
     help = (
         "Retrain the IRT model on the latest answers, evaluate it on held-out answers and deploy it when it passes "
@@ -63,38 +74,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         as_json = options["json"]
-        if options["if_degraded"]:
-            health = monitoring.monitor()
-            if health is None or not health.degraded:
-                why = "no production model to watch" if health is None else health.reason
-                message = f"Skipped: production is not degraded ({why})."
-                self.stdout.write(
-                    json.dumps({"success": True, "skipped": True, "reason": message}) if as_json else message
-                )
-                return
-            if not as_json:
-                self.stdout.write(f"Production {health.version} is degraded: {health.reason}")
-        if options["min_new_answers"] is not None:
-            fresh = selectors.new_answers_count()
-            if fresh is not None and fresh < options["min_new_answers"]:
-                message = (
-                    f"Skipped: {fresh} new answers since the last version, fewer than {options['min_new_answers']}."
-                )
-                self.stdout.write(
-                    json.dumps({"success": True, "skipped": True, "reason": message}) if as_json else message
-                )
-                return
+        skipped = self._skip_reason(options)
+        if skipped:
+            self.stdout.write(json.dumps({"success": True, "skipped": True, "reason": skipped}) if as_json else skipped)
+            return
         write = (lambda line: None) if as_json else self.stdout.write
         if options["enqueue"]:
             return self._enqueue(options, as_json)
         self._banner(write)
         try:
             result = services.retrain(
-                limit=options["limit"],
-                since=options["since"],
-                auto_deploy=not options["no_auto_deploy"],
-                algorithm=options["algorithm"],
-                split=options["split"],
+                **_request(options),
                 actor_name="manage.py retrain",
                 progress=lambda tag, message: write(f"[{tag}] {message}"),
             )
@@ -112,15 +102,24 @@ class Command(BaseCommand):
         else:
             self._report(write, result)
 
+    def _skip_reason(self, options) -> str | None:
+        """Why this run is skipped (--if-degraded, --min-new-answers), or None to train."""
+        if options["if_degraded"]:
+            health = monitoring.monitor()
+            if health is None or not health.degraded:
+                why = "no production model to watch" if health is None else health.reason
+                return f"Skipped: production is not degraded ({why})."
+            if not options["json"]:
+                self.stdout.write(f"Production {health.version} is degraded: {health.reason}")
+        if options["min_new_answers"] is not None:
+            fresh = selectors.new_answers_count()
+            if fresh is not None and fresh < options["min_new_answers"]:
+                return f"Skipped: {fresh} new answers since the last version, fewer than {options['min_new_answers']}."
+        return None
+
     def _enqueue(self, options, as_json):
         try:
-            job = services.retrain_enqueue(
-                limit=options["limit"],
-                since=options["since"],
-                auto_deploy=not options["no_auto_deploy"],
-                algorithm=options["algorithm"],
-                split=options["split"],
-            )
+            job = services.retrain_enqueue(**_request(options))
         except TrainingInProgress as error:
             raise CommandError(str(error), returncode=EXIT_IN_PROGRESS) from None
         except RetrainingError as error:
