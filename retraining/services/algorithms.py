@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from common.camel import camel
+
 from ..errors import RetrainingError
 from ..irt import IRT, Heuristic, ModuleIRT
 from ..selectors import AnswerArrays
@@ -34,11 +36,6 @@ def _label_arguments(data: AnswerArrays, heartbeat: Heartbeat) -> dict:
 def _module_arguments(data: AnswerArrays, heartbeat: Heartbeat) -> dict:
     """The module model also declares how many modules there are (its deviations are per module)."""
     return {**_em_arguments(data, heartbeat), "n_modules": len(data.module_ids)}
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ class Algorithm:
     def config_settings(self) -> dict:
         if self.settings is not None:
             return dict(self.settings)
-        return {_camel(name): value for name, value in self.estimator().get_params().items()}
+        return {camel(name): value for name, value in self.estimator().get_params().items()}
 
 
 #: Every registered algorithm by name, in registration order (the first is the default).

@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 
 from django.conf import settings
 
+from common.camel import camel_fields
+
 from ..models import ModelVersion
 from .comparison import NO_SIGNIFICANT_DIFFERENCE, Comparison, interval_text
 
@@ -36,20 +38,8 @@ class GateDecision:
     comparison: dict | None = None  # the comparison's JSON: answers, in-sample shares, differences
 
     def as_json(self) -> dict:
-        """The stored and API form (camelCase, this order)."""
-        return {
-            "autoDeploy": self.auto_deploy,
-            "threshold": self.threshold,
-            "logLossTolerance": self.log_loss_tolerance,
-            "accuracy": self.accuracy,
-            "logLoss": self.log_loss,
-            "productionVersion": self.production_version,
-            "productionLogLoss": self.production_log_loss,
-            "deploy": self.deploy,
-            "reason": self.reason,
-            "needsReview": self.needs_review,
-            "comparison": self.comparison,
-        }
+        """The stored and API form (camelCase, in the fields' order)."""
+        return camel_fields(self)
 
 
 def deploy_decision(
@@ -61,45 +51,55 @@ def deploy_decision(
     comparison_error: str = "",
 ) -> GateDecision:
     """The auto-deploy gate (module docstring), deciding on the comparison with production."""
-    threshold = settings.MLOPS_AUTO_DEPLOY_THRESHOLD
-    tolerance = settings.MLOPS_LOGLOSS_TOLERANCE
-    accuracy, log_loss = candidate["accuracy"], candidate["logLoss"]
+    figures = GateDecision(
+        auto_deploy=auto_deploy,
+        threshold=settings.MLOPS_AUTO_DEPLOY_THRESHOLD,
+        log_loss_tolerance=settings.MLOPS_LOGLOSS_TOLERANCE,
+        accuracy=candidate["accuracy"],
+        log_loss=candidate["logLoss"],
+        production_version=production.version if production else None,
+        production_log_loss=comparison.metrics[comparison.b]["logLoss"] if comparison else None,
+        deploy=False,
+        reason="",
+        comparison=comparison.as_json() if comparison else None,
+    )
+    deploy, reason, needs_review = _decide(figures, production, comparison, comparison_error)
+    return replace(figures, deploy=deploy, reason=reason, needs_review=needs_review)
 
-    def verdict(deploy: bool, reason: str, *, needs_review: bool = False) -> GateDecision:
-        return GateDecision(
-            auto_deploy=auto_deploy,
-            threshold=threshold,
-            log_loss_tolerance=tolerance,
-            accuracy=accuracy,
-            log_loss=log_loss,
-            production_version=production.version if production else None,
-            production_log_loss=comparison.metrics[comparison.b]["logLoss"] if comparison else None,
-            deploy=deploy,
-            reason=reason,
-            needs_review=needs_review,
-            comparison=comparison.as_json() if comparison else None,
-        )
 
-    better = comparison is not None and comparison.verdict("logLoss") == "better"
-    if not auto_deploy:
-        return verdict(False, "auto-deploy is off; deploy it by hand if wanted")
-    floor = f"accuracy {accuracy:.2%} is not above the {threshold:.2%} threshold"
+def _decide(
+    figures: GateDecision, production: ModelVersion | None, comparison: Comparison | None, comparison_error: str
+) -> tuple[bool, str, bool]:
+    """The rule, in order: auto-deploy on, the accuracy floor, nothing serving, then the comparison.
+    Returns whether to deploy, why, and whether a person should review it."""
+    accuracy, threshold = figures.accuracy, figures.threshold
+    if not figures.auto_deploy:
+        return False, "auto-deploy is off; deploy it by hand if wanted", False
     if not accuracy > threshold:
-        if better:
-            return verdict(
+        floor = f"accuracy {accuracy:.2%} is not above the {threshold:.2%} threshold"
+        if comparison is not None and comparison.verdict("logLoss") == "better":
+            return (
                 False,
                 f"held back by the accuracy floor alone: {floor}, yet it is significantly better than production "
                 f"{production.version} on the same answers ({_differences(comparison)}); review it and deploy it "
                 "by hand if the floor is too strict",
-                needs_review=True,
+                True,
             )
-        return verdict(False, floor)
+        return False, floor, False
     above = f"accuracy {accuracy:.2%} is above the {threshold:.2%} threshold"
     if production is None:
-        return verdict(True, f"{above} and no model serves yet")
+        return True, f"{above} and no model serves yet", False
     if comparison is None:
         why = comparison_error or "no answers to compare on"
-        return verdict(False, f"{above}, but it could not be compared with production {production.version}: {why}")
+        return False, f"{above}, but it could not be compared with production {production.version}: {why}", False
+    deploy, reason = _against_production(above, production, comparison, figures.log_loss_tolerance)
+    return deploy, reason, False
+
+
+def _against_production(
+    above: str, production: ModelVersion, comparison: Comparison, tolerance: float
+) -> tuple[bool, str]:
+    """Deploy when the log-loss difference's interval lies at or below the tolerance."""
     interval = comparison.differences["logLoss"]
     said = (
         f"it shows {NO_SIGNIFICANT_DIFFERENCE} from production {production.version}"
@@ -108,8 +108,8 @@ def deploy_decision(
     )
     where = f"log-loss difference {interval_text(interval)} on {comparison.answers} {comparison.selection} answers"
     if interval.high <= tolerance:
-        return verdict(True, f"{above} and {said}: {where}, within the tolerance {tolerance}")
-    return verdict(
+        return True, f"{above} and {said}: {where}, within the tolerance {tolerance}"
+    return (
         False,
         f"{above}, but {said}: {where}; the interval's upper end is above the tolerance {tolerance}, "
         "so production stays",
