@@ -47,15 +47,8 @@ def retrain_enqueue(
     """Queue a retrain for the worker; raise what can be known now (as :func:`retrain` would)."""
     from ..tasks import retrain_job
 
-    _options(
-        limit=limit,
-        since=since,
-        auto_deploy=auto_deploy,
-        algorithm=algorithm,
-        validation_split=None,
-        random_seed=None,
-        split=split,
-    )  # bad options raise here, before anything is queued
+    request = {"limit": limit, "since": since, "auto_deploy": auto_deploy, "algorithm": algorithm, "split": split}
+    _options(**request)  # bad options raise here, before anything is queued
     status = training_status()
     if status["isTraining"] and not status["stale"]:
         raise TrainingInProgress(version=status["trainingVersion"], started_at=status["startedAt"])
@@ -67,15 +60,9 @@ def retrain_enqueue(
         )
     if not answers_queryset(since=since).exists():
         raise NoTrainingData()
-    options = {
-        "limit": limit,
-        "since": since.isoformat() if since else None,
-        "auto_deploy": auto_deploy,
-        "algorithm": algorithm,
-        "split": split,
-        "actor_id": actor.pk if actor is not None else None,
-    }
-    return retrain_job_get(str(retrain_job.enqueue(**options).id))
+    queued = {**request, "since": since.isoformat() if since else None, "actor_id": getattr(actor, "pk", None)}
+    job = retrain_job.enqueue(**queued)
+    return retrain_job_get(str(job.id))
 
 
 def retrain_queued():

@@ -33,7 +33,7 @@ class RetrainResult:
         return self.gate.as_json()
 
 
-def _options(*, limit, since, auto_deploy, algorithm, validation_split, random_seed, split) -> RetrainOptions:
+def _options(*, limit, since, auto_deploy, algorithm, split, validation_split=None, random_seed=None) -> RetrainOptions:
     """The run's options with the settings' defaults filled in; bad ones raise :class:`RetrainingError`."""
     limit = settings.MLOPS_DEFAULT_LIMIT if limit is None else limit
     validation_split = settings.MLOPS_VALIDATION_SPLIT if validation_split is None else validation_split
@@ -46,6 +46,19 @@ def _options(*, limit, since, auto_deploy, algorithm, validation_split, random_s
     if limit is not None and limit < 1:
         raise RetrainingError(f"limit must be at least 1, got {limit}")
     return RetrainOptions(limit, since, auto_deploy, chosen, validation_split, random_seed, split)
+
+
+def _gate(scores: dict, production, comparison, why_not: str, *, auto_deploy: bool) -> GateDecision:
+    """The gate on the comparison with the model that served when the run started, re-checked
+    against the one serving now (a deploy by hand meanwhile wins)."""
+    decision = deploy_decision(
+        candidate=scores,
+        production=production,
+        comparison=comparison,
+        auto_deploy=auto_deploy,
+        comparison_error=why_not,
+    )
+    return decision_recheck(decision, compared_with=production, serving_now=production_version())
 
 
 def retrain(
@@ -68,15 +81,8 @@ def retrain(
     On any error the version is marked failed with the error, the lock is released, production
     is untouched, and the error propagates. ``started(version)`` is called once the version exists.
     """
-    options = _options(
-        limit=limit,
-        since=since,
-        auto_deploy=auto_deploy,
-        algorithm=algorithm,
-        validation_split=validation_split,
-        random_seed=random_seed,
-        split=split,
-    )
+    request = {"limit": limit, "since": since, "auto_deploy": auto_deploy, "algorithm": algorithm, "split": split}
+    options = _options(**request, validation_split=validation_split, random_seed=random_seed)
     run = RetrainRun(options, actor=actor, actor_name=actor_name, report=progress or quiet)
     try:
         run.step("starting", "Retraining", "Starting automated model retraining...")
@@ -89,17 +95,7 @@ def retrain(
         model = run.fit(data, train)
         scores = run.evaluate(model, data, train, held)
         comparison, why_not = run.compare_with_production(version, model, data, train, held, production, scores)
-        gate = decision_recheck(
-            deploy_decision(
-                candidate=scores,
-                production=production,
-                comparison=comparison,
-                auto_deploy=options.auto_deploy,
-                comparison_error=why_not,
-            ),
-            compared_with=production,
-            serving_now=production_version(),
-        )
+        gate = _gate(scores, production, comparison, why_not, auto_deploy=options.auto_deploy)
         run.store(version, model, data, train, scores, gate)
         run.deploy_if_allowed(version, gate)
         run.finish(version, data, gate)
