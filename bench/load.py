@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,11 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.process import free_port, gunicorn_process  # noqa: E402  (after the path above)
 
 
 def bench_env() -> dict:
@@ -54,32 +46,8 @@ def bench_env() -> dict:
 @contextmanager
 def gunicorn(env: dict):
     """gunicorn (gunicorn.conf.py) with ``env``, answering /healthz, stopped on leaving."""
-    port = int(env["GUNICORN_BIND"].rsplit(":", 1)[1])
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "mlops_site.wsgi"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                probe.request("GET", "/healthz")
-                if probe.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                sys.exit("gunicorn did not start: run it by hand with the same environment to see why")
-            time.sleep(0.2)
+    with gunicorn_process(env, int(env["GUNICORN_BIND"].rsplit(":", 1)[1]), timeout=30) as server:
         yield server
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
 
 
 def prepare(env: dict) -> dict:

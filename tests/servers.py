@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import http.client
-import os
-import socket
-import subprocess
-import sys
-import time
 from contextlib import contextmanager
 
-from tests.conftest import ROOT, database_url
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.conftest import database_url
+from tests.process import free_port, gunicorn_process
 
 
 @contextmanager
@@ -24,7 +13,6 @@ def gunicorn(*, workers: int = 2, env: dict | None = None):
     """Yield ``(host, port)`` of gunicorn run as in production (plain HTTP on loopback)."""
     port = free_port()
     full_env = {
-        **os.environ,
         "DATABASE_URL": database_url(),
         "DJANGO_DEBUG": "false",
         "DJANGO_HTTPS": "false",
@@ -38,36 +26,5 @@ def gunicorn(*, workers: int = 2, env: dict | None = None):
         "DJANGO_LOG_LEVEL": "ERROR",
         **(env or {}),
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "mlops_site.wsgi"],
-        cwd=ROOT,
-        env=full_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            try:
-                probe.request("GET", "/healthz")
-                if probe.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            finally:
-                probe.close()
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError(f"gunicorn did not start: {server.stderr.read().decode()[-2000:]}")
-            time.sleep(0.2)
+    with gunicorn_process(full_env, port):
         yield "127.0.0.1", port
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server.stderr.close()
