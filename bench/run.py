@@ -353,11 +353,11 @@ def section_api(args):
     table("API on SQLite (in-process WSGI client, JWT auth, 5 batches each)", ["what", "figure", "target"], rows)
 
 
-def section_load(args):
-    """gunicorn under 32 concurrent clients on 127.0.0.1 (bench/load.py, its own processes)."""
-    print("\n## Load: gunicorn on 127.0.0.1 (bench/load.py)")
+def _run_script(name: str) -> None:
+    """Run a benchmark script of this folder in its own processes and print its report (without
+    the JSON log lines its servers write)."""
     result = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("load.py")), "--seconds", "8"],
+        [sys.executable, str(Path(__file__).with_name(name)), "--seconds", "8"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -365,6 +365,12 @@ def section_load(args):
     )
     lines = [line for line in result.stdout.splitlines() if not line.startswith('{"time"')]
     print("\n".join(lines) if result.returncode == 0 else f"  failed: {result.stderr.strip()[-500:]}")
+
+
+def section_load(args):
+    """gunicorn under 32 concurrent clients on 127.0.0.1 (bench/load.py, its own processes)."""
+    print("\n## Load: gunicorn on 127.0.0.1 (bench/load.py)")
+    _run_script("load.py")
     print("  healthz (no auth, one query) is the floor: what any request costs on this machine under this load")
 
 
@@ -404,15 +410,7 @@ def section_progress(args):
 def section_live(args):
     """Serving between retrains under the load section's load (bench/live.py, its own processes)."""
     print("\n## Live: ability, live predict, next question on gunicorn (bench/live.py)")
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("live.py")), "--seconds", "8"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    lines = [line for line in result.stdout.splitlines() if not line.startswith('{"time"')]
-    print("\n".join(lines) if result.returncode == 0 else f"  failed: {result.stderr.strip()[-500:]}")
+    _run_script("live.py")
 
 
 def section_params(args):
