@@ -1,10 +1,12 @@
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.utils import timezone
 
@@ -116,6 +118,30 @@ def staff(django_user_model):
 
 
 @pytest.fixture
+def operator(django_user_model):
+    """Staff with view rights and the two custom permissions, but not a superuser."""
+    user = django_user_model.objects.create_user("operator", password="pw", is_staff=True)
+    codenames = ["view_modelversion", "view_deployment", "view_trainingdata", "deploy_modelversion", "retrain_model"]
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+@contextmanager
+def signal_sent(signal):
+    """The keyword arguments of every sending of ``signal`` while the block runs."""
+    received = []
+
+    def receiver(sender, **kwargs):
+        received.append(kwargs)
+
+    signal.connect(receiver)
+    try:
+        yield received
+    finally:
+        signal.disconnect(receiver)
+
+
+@pytest.fixture
 def staff_without_permissions(django_user_model):
     """Staff who may read everything but hold neither the deploy nor the retrain permission."""
     return django_user_model.objects.create_user("reader", password=PASSWORD, is_staff=True)
@@ -212,25 +238,30 @@ def receiver_factory():
         receiver.close()
 
 
+def db_worker(*, interval: float, batch: bool, worker_id: str):
+    """The database worker of ``manage.py db_worker`` on the default queue, built in this process."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    return Worker(
+        queue_names=["default"],
+        interval=interval,
+        batch=batch,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
+
+
 def jobs_run(*, until=None, timeout=30.0):
     """Run the queued jobs with the database worker's own loop, in this process, until none is
     ready; with ``until`` (a callable), keep polling (jobs retried later) until it returns true."""
     import time
 
-    from django_tasks_db.management.commands.db_worker import Worker
-
     deadline = time.monotonic() + timeout
     while True:
-        Worker(
-            queue_names=["default"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id="test-worker",
-            excluded_queue_names=[],
-        ).run()
+        db_worker(interval=0, batch=True, worker_id="test-worker").run()
         if until is None or until():
             return
         assert time.monotonic() < deadline, "jobs did not reach the expected state in time"
@@ -308,18 +339,8 @@ def worker_thread():
     import threading
 
     from django.db import connection as thread_connection
-    from django_tasks_db.management.commands.db_worker import Worker
 
-    worker = Worker(
-        queue_names=["default"],
-        interval=0.1,
-        batch=False,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-thread-worker",
-        excluded_queue_names=[],
-    )
+    worker = db_worker(interval=0.1, batch=False, worker_id="test-thread-worker")
 
     def run():
         try:

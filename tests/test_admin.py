@@ -24,15 +24,6 @@ def versions(simulated):
 
 
 @pytest.fixture
-def operator(django_user_model):
-    """Staff with view rights and the two custom permissions, but not a superuser."""
-    user = django_user_model.objects.create_user("operator", password="pw", is_staff=True)
-    codenames = ["view_modelversion", "view_deployment", "view_trainingdata", "deploy_modelversion", "retrain_model"]
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    return user
-
-
-@pytest.fixture
 def viewer(django_user_model):
     user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(codename__in=["view_modelversion", "view_deployment"]))

@@ -1,27 +1,11 @@
 """One end-to-end flow over real HTTP against a live server: token -> ingest -> retrain -> deploy -> predict."""
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
 
+from tests.api_client import call
 from tests.conftest import PASSWORD, simulated_answers
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def call(base, method, path, body=None, token=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def test_token_ingest_retrain_deploy_predict(live_server, staff, ingester):

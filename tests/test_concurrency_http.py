@@ -1,36 +1,21 @@
 """Many clients at once over real HTTP against PostgreSQL: one training, one production, nothing lost."""
 
 import itertools
-import json
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from django.utils import timezone
 
 from retraining import selectors
 from retraining.models import Deployment, ModelVersion
+from tests.api_client import call
 from tests.conftest import token_for
 from tests.test_crash_recovery import slow_to_fit_answers
 from training_data.models import TrainingData
 from training_data.services import answers_insert
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def call(base, method, path, token, body=None):
-    request = urllib.request.Request(
-        base + path, data=None if body is None else json.dumps(body).encode(), method=method
-    )
-    request.add_header("Content-Type", "application/json")
-    request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=300) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def at_once(count, action):
@@ -59,7 +44,7 @@ def staff_token(staff):
 
 def test_eight_parallel_retrains_one_trains_the_rest_get_409(live_server, staff_token):
     answers_insert(slow_to_fit_answers(n=60_000))
-    results = at_once(8, lambda k: call(live_server.url, "POST", "/api/mlops/retrain", staff_token, {"limit": 60000}))
+    results = at_once(8, lambda k: call(live_server.url, "POST", "/api/mlops/retrain", {"limit": 60000}, staff_token))
     codes = sorted(code for code, _ in results)
     assert codes == [200] + [409] * 7, results
     assert all(body["error"] == "Training already in progress" for code, body in results if code == 409)
@@ -70,7 +55,7 @@ def test_eight_parallel_deploys_leave_exactly_one_production(live_server, staff_
     now = timezone.now()
     for n in range(1, 9):
         ModelVersion.objects.create(version=f"v{n}", number=n, status="completed", training_completed_at=now)
-    results = at_once(8, lambda k: call(live_server.url, "POST", f"/api/mlops/deploy/v{k + 1}", staff_token))
+    results = at_once(8, lambda k: call(live_server.url, "POST", f"/api/mlops/deploy/v{k + 1}", token=staff_token))
     assert [code for code, _ in results] == [200] * 8, results
     assert ModelVersion.objects.filter(is_production=True).count() == 1
     assert ModelVersion.objects.filter(status="deployed").count() == 1
@@ -91,7 +76,7 @@ def test_ingest_during_a_retrain_is_neither_blocked_nor_lost(live_server, staff,
     staff_token = token_for(APIClient(), staff)
     app_token = token_for(APIClient(), ingester)
     worker_factory()
-    started = call(live_server.url, "POST", "/api/mlops/retrain", staff_token, {"limit": 150000, "wait": False})
+    started = call(live_server.url, "POST", "/api/mlops/retrain", {"limit": 150000, "wait": False}, staff_token)
     assert started[0] == 202
     deadline = time.monotonic() + 60
     while not selectors.training_status()["isTraining"] and time.monotonic() < deadline:
@@ -103,7 +88,7 @@ def test_ingest_during_a_retrain_is_neither_blocked_nor_lost(live_server, staff,
             for k in range(1000)
         ]
         t = time.monotonic()
-        code, result = call(live_server.url, "POST", "/api/training-data", app_token, body)
+        code, result = call(live_server.url, "POST", "/api/training-data", body, app_token)
         latencies.append(time.monotonic() - t)
         assert code == 201
         inserted += result["inserted"]

@@ -29,14 +29,6 @@ def versions(simulated):
     return {v.version: v for v in ModelVersion.objects.all()}
 
 
-@pytest.fixture
-def operator(django_user_model):
-    user = django_user_model.objects.create_user("operator", password="pw", is_staff=True)
-    codenames = ["view_modelversion", "view_deployment", "view_trainingdata", "deploy_modelversion", "retrain_model"]
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    return user
-
-
 def page_of(client, url) -> str:
     response = client.get(url)
     assert response.status_code == 200, response.status_code

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from retraining import selectors, services, signals
+from tests.conftest import signal_sent
 from tests.test_comparison import START, population
 
 pytestmark = pytest.mark.django_db
@@ -16,14 +17,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def review_signals():
-    received = []
-
-    def receiver(sender, **kwargs):
-        received.append(kwargs)
-
-    signals.gate_needs_review.connect(receiver)
-    yield received
-    signals.gate_needs_review.disconnect(receiver)
+    with signal_sent(signals.gate_needs_review) as received:
+        yield received
 
 
 def test_two_models_of_the_same_population_show_no_significant_difference_and_production_stays(add_answers):

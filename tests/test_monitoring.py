@@ -13,6 +13,7 @@ from django.utils import timezone
 from retraining import services, signals
 from retraining.models import ModelVersion, MonitoringDay
 from retraining.services import monitoring
+from tests.conftest import signal_sent
 from tests.test_comparison import population
 
 pytestmark = pytest.mark.django_db
@@ -37,14 +38,8 @@ def _this_week(add_answers, *, flip):
 
 @pytest.fixture
 def degraded_signals():
-    received = []
-
-    def receiver(sender, **kwargs):
-        received.append(kwargs)
-
-    signals.production_degraded.connect(receiver)
-    yield received
-    signals.production_degraded.disconnect(receiver)
+    with signal_sent(signals.production_degraded) as received:
+        yield received
 
 
 def test_answers_from_the_same_model_keep_production_healthy(

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from retraining import services
+from tests.test_api_access import MLOPS
 
 pytestmark = pytest.mark.django_db
 
@@ -14,15 +15,7 @@ SERVING = [
     ("get", "/api/mlops/learners/user1/ability", None),
     ("post", "/api/mlops/next-question", {"userId": "user1", "candidates": ["q1", "q2"]}),
 ]
-STAFF_ONLY = [
-    ("post", "/api/mlops/retrain", {}),
-    ("post", "/api/mlops/deploy/v1", None),
-    ("get", "/api/mlops/versions", None),
-    ("get", "/api/mlops/versions/v1", None),
-    ("get", "/api/mlops/status", None),
-    ("get", "/api/mlops/production", None),
-    ("get", "/api/mlops/production/parameters", None),
-]
+STAFF_ONLY = [route for route in MLOPS if route not in SERVING]
 
 
 @pytest.fixture
@@ -100,7 +93,7 @@ def test_create_service_account_without_serve_cannot_predict(api, django_user_mo
 @pytest.mark.django_db(transaction=True)
 def test_the_quiz_app_adapts_over_real_http(live_server, simulated):
     """create_service_account --serve, then the quiz app's loop over a socket: answer, re-score, pick next."""
-    from tests.test_api_live import call
+    from tests.api_client import call
 
     services.retrain()
     out = StringIO()
