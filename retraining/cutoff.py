@@ -23,18 +23,18 @@ class Cutoff:
 
     def after(self) -> Q:
         """Answers that arrived after the cutoff."""
-        if self.id is not None:
-            return Q(id__gt=self.id)
-        if self.at is not None:
-            return Q(created_at__gt=self.at)
-        return Q()
+        return self._answers("gt")
 
     def through(self) -> Q:
         """Answers that had arrived by the cutoff."""
+        return self._answers("lte")
+
+    def _answers(self, lookup: str) -> Q:
+        """Answers whose key (else arrival time) compares to the cutoff's by ``lookup``; all without one."""
         if self.id is not None:
-            return Q(id__lte=self.id)
+            return Q(**{f"id__{lookup}": self.id})
         if self.at is not None:
-            return Q(created_at__lte=self.at)
+            return Q(**{f"created_at__{lookup}": self.at})
         return Q()
 
     def __lt__(self, other: Cutoff) -> bool:

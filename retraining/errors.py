@@ -2,15 +2,21 @@
 
 
 class RetrainingError(Exception):
-    """Base of the expected, user-facing errors."""
+    """Base of the expected, user-facing errors; ``default_message`` when raised without one."""
 
     code = "retraining_error"
+    default_message = ""
+
+    def __init__(self, message: str | None = None):
+        message = message or self.default_message
+        super().__init__(*([message] if message else []))
 
 
 class TrainingInProgress(RetrainingError):
     code = "training_in_progress"
+    default_message = "Training already in progress"
 
-    def __init__(self, message="Training already in progress", *, version=None, started_at=None):
+    def __init__(self, message=None, *, version=None, started_at=None):
         super().__init__(message)
         self.version = version
         self.started_at = started_at
@@ -18,9 +24,7 @@ class TrainingInProgress(RetrainingError):
 
 class NoTrainingData(RetrainingError):
     code = "no_training_data"
-
-    def __init__(self, message="No training data available"):
-        super().__init__(message)
+    default_message = "No training data available"
 
 
 class VersionNotFound(RetrainingError):
@@ -37,9 +41,7 @@ class VersionNotDeployable(RetrainingError):
 
 class NoProductionModel(RetrainingError):
     code = "no_production_model"
-
-    def __init__(self, message="No production model: train one (retrain) or deploy a version"):
-        super().__init__(message)
+    default_message = "No production model: train one (retrain) or deploy a version"
 
 
 class NotComparable(RetrainingError):

@@ -63,24 +63,20 @@ class VersionPages:
         if production is None:
             return None
         health = monitoring.health(production, days=30)
-        baseline = health.baseline
+        shown = (
+            ("logLoss", "log_loss", "log-loss", "lower", "log-loss (nats per answer)", {"degraded": health.degraded}),
+            ("accuracy", "accuracy", "accuracy", "higher", "accuracy (share answered right)", {"percent": True}),
+        )
         charts_ = [
             charts.daily_series(
-                [(d.date.isoformat(), d.log_loss, d.answers) for d in health.days],
-                title=f"{production.version} log-loss per day: lower is better",
-                axis_label="log-loss (nats per answer)",
-                metric="log-loss",
-                baseline=baseline.get("logLoss"),
-                degraded=health.degraded,
-            ),
-            charts.daily_series(
-                [(d.date.isoformat(), d.accuracy, d.answers) for d in health.days],
-                title=f"{production.version} accuracy per day: higher is better",
-                axis_label="accuracy (share answered right)",
-                metric="accuracy",
-                baseline=baseline.get("accuracy"),
-                percent=True,
-            ),
+                [(d.date.isoformat(), getattr(d, field), d.answers) for d in health.days],
+                title=f"{production.version} {name} per day: {better} is better",
+                axis_label=axis_label,
+                metric=name,
+                baseline=health.baseline.get(key),
+                **options,
+            )
+            for key, field, name, better, axis_label, options in shown
         ]
         return {"health": health, "charts": charts_}
 

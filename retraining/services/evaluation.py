@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.camel import camel_fields
 from training_data.services import answer_file_rows
 
 from ..errors import RetrainingError
@@ -77,12 +78,7 @@ class Backtest:
     metrics: dict
 
     def as_json(self) -> dict:
-        return {
-            "version": self.version.version,
-            "answers": self.answers,
-            "coldStartShare": self.cold_start_share,
-            "metrics": self.metrics,
-        }
+        return {**camel_fields(self), "version": self.version.version}
 
 
 def version_backtest(*, version: ModelVersion, path: str | Path, file_format: str | None = None) -> Backtest:
