@@ -1,3 +1,5 @@
+"""Deploy a model version (or roll back to an earlier one), e.g. `manage.py deploy v2`."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from retraining import selectors, services
@@ -5,7 +7,7 @@ from retraining.errors import RetrainingError
 
 
 class Command(BaseCommand):
-    help = "Deploy a model version (or roll back to an earlier one), e.g. `manage.py deploy v2`."
+    help = __doc__
 
     def add_arguments(self, parser):
         parser.add_argument("version", help='Version name like "v2" (or its primary key).')

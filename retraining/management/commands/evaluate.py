@@ -1,3 +1,8 @@
+"""Backtest a stored model version on an answers file (the import layouts): its metrics on those
+answers, without storing anything. With --against, compare it with another version on the same
+answers (the file's, or by default the stored answers neither trained on): paired differences with
+95 % intervals."""
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError
@@ -11,11 +16,7 @@ from training_data.services import ImportFailed
 
 
 class Command(BaseCommand):
-    help = (
-        "Backtest a stored model version on an answers file (the import layouts): its metrics on those answers, "
-        "without storing anything. With --against, compare it with another version on the same answers (the file's, "
-        "or by default the stored answers neither trained on): paired differences with 95 % intervals."
-    )
+    help = __doc__
 
     def add_arguments(self, parser):
         parser.add_argument("version", help='Version name like "v2" (or its primary key).')

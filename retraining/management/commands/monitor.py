@@ -1,3 +1,7 @@
+"""Score the production version on each day's answers that arrived after its training cutoff, store the
+days, and say whether it is degraded against its deploy-time log-loss (for cron; exit 0 either way,
+1 on error)."""
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError
@@ -7,11 +11,7 @@ from retraining.services import monitoring
 
 
 class Command(BaseCommand):
-    help = (
-        "Score the production version on each day's answers that arrived after its training cutoff, store the "
-        "days, and say whether it is degraded against its deploy-time log-loss (for cron; exit 0 either way, "
-        "1 on error)."
-    )
+    help = __doc__
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=30, help="Days shown in the report (default 30).")

@@ -1,3 +1,7 @@
+"""Retrain the IRT model on the latest answers, evaluate it on held-out answers and deploy it when it
+passes the gate. Exit codes: 0 done (deployed or not, or skipped by --min-new-answers), 1 error, 3
+training already in progress."""
+
 import json
 from datetime import date
 
@@ -35,11 +39,7 @@ def _request(options: dict) -> dict:
 
 
 class Command(BaseCommand):
-    help = (
-        "Retrain the IRT model on the latest answers, evaluate it on held-out answers and deploy it when it passes "
-        "the gate. Exit codes: 0 done (deployed or not, or skipped by --min-new-answers), 1 error, "
-        "3 training already in progress."
-    )
+    help = __doc__
 
     def add_arguments(self, parser):
         parser.add_argument("--limit", type=int, help="Use at most the N most recent answers (default 10000).")

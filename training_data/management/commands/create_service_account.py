@@ -1,3 +1,7 @@
+"""Create (or update) a non-staff account for the quiz application and print its password once. It may
+ingest answers (POST /api/training-data); with --serve it may also read predictions, live abilities
+and next questions. Nothing else."""
+
 import secrets
 
 from django.contrib.auth import get_user_model
@@ -6,11 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
-    help = (
-        "Create (or update) a non-staff account for the quiz application and print its password once. "
-        "It may ingest answers (POST /api/training-data); with --serve it may also read predictions, "
-        "live abilities and next questions. Nothing else."
-    )
+    help = __doc__
 
     def add_arguments(self, parser):
         parser.add_argument("username", help="Account name, e.g. quiz-app.")

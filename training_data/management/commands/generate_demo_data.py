@@ -1,3 +1,5 @@
+"""Store demo answers drawn from a known 2PL model (deterministic for a seed; re-running adds nothing)."""
+
 import json
 from pathlib import Path
 
@@ -7,7 +9,7 @@ from training_data.services import demo_data_generate
 
 
 class Command(BaseCommand):
-    help = "Store demo answers drawn from a known 2PL model (deterministic for a seed; re-running adds nothing)."
+    help = __doc__
 
     def add_arguments(self, parser):
         parser.add_argument("--users", type=int, default=400, help="Number of learners (default 400).")

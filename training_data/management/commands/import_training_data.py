@@ -1,14 +1,14 @@
+"""Import historical answers from a CSV/TSV file: our layout (user_id, question_id, correct,
+answered_at, module, response_time_ms, difficulty, event_id; the first three required) or the
+ASSISTments layout (user_id, item_id, timestamp, correct, skill_id). All-or-nothing and idempotent."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from training_data.services import ImportFailed, training_data_import
 
 
 class Command(BaseCommand):
-    help = (
-        "Import historical answers from a CSV/TSV file: our layout (user_id, question_id, correct, answered_at, "
-        "module, response_time_ms, difficulty, event_id; the first three required) or the ASSISTments layout "
-        "(user_id, item_id, timestamp, correct, skill_id). All-or-nothing and idempotent."
-    )
+    help = __doc__
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="Path of the CSV or TSV file (with a header line).")
