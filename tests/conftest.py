@@ -161,6 +161,24 @@ def ingester(django_user_model):
     return user
 
 
+def service_account_create(username: str, *options: str) -> tuple[str, str]:
+    """``manage.py create_service_account``: the password it prints once, and all it printed."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("create_service_account", username, *options, stdout=out)
+    return out.getvalue().rsplit(": ", 1)[1].strip(), out.getvalue()
+
+
+def client_logged_in(client, username: str, password: str):
+    """``client`` with the access token the token endpoint gives for that name and password."""
+    token = client.post("/api/auth/token", {"username": username, "password": password}).json()["access"]
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
 def token_for(client, user) -> str:
     response = client.post("/api/auth/token", {"username": user.username, "password": PASSWORD}, format="json")
     assert response.status_code == 200, response.content

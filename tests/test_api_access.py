@@ -3,6 +3,7 @@
 import pytest
 
 from retraining import services
+from tests.conftest import client_logged_in, service_account_create
 
 pytestmark = pytest.mark.django_db
 
@@ -71,16 +72,8 @@ def test_schema_and_docs_are_served_without_a_cdn(client):
 
 
 def test_service_account_command_creates_an_ingest_only_account(api, django_user_model):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    out = StringIO()
-    call_command("create_service_account", "quiz-app", stdout=out)
-    password = out.getvalue().rsplit(": ", 1)[1].strip()
-    client = api()
-    token = client.post("/api/auth/token", {"username": "quiz-app", "password": password}).json()["access"]
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    password, _ = service_account_create("quiz-app")
+    client = client_logged_in(api(), "quiz-app", password)
     body = [{"userId": "u", "questionId": "q", "correct": 1, "eventId": "e"}]
     assert client.post("/api/training-data", body).status_code == 201
     assert client.get("/api/mlops/status").status_code == 403

@@ -1,11 +1,9 @@
 """The quiz app's service role: it may serve (predict, ability, next question) and ingest, nothing else."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
 from retraining import services
+from tests.conftest import client_logged_in, service_account_create
 from tests.test_api_access import MLOPS
 
 pytestmark = pytest.mark.django_db
@@ -64,13 +62,9 @@ def test_the_service_account_can_ingest_and_retrains_nothing(api, quiz_app):
 
 def test_create_service_account_grants_serving_with_serve(api, django_user_model, simulated):
     services.retrain()
-    out = StringIO()
-    call_command("create_service_account", "quiz-app", "--serve", stdout=out)
-    assert "serve predictions" in out.getvalue()
-    password = out.getvalue().rsplit(": ", 1)[1].strip()
-    client = api()
-    token = client.post("/api/auth/token", {"username": "quiz-app", "password": password}).json()["access"]
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    password, printed = service_account_create("quiz-app", "--serve")
+    assert "serve predictions" in printed
+    client = client_logged_in(api(), "quiz-app", password)
     assert client.post("/api/mlops/predict", {"userId": "user1", "questionId": "q1"}, format="json").status_code == 200
     answer = [{"userId": "u", "questionId": "q", "correct": 1, "eventId": "e"}]
     assert client.post("/api/training-data", answer, format="json").status_code == 201
@@ -81,12 +75,8 @@ def test_create_service_account_grants_serving_with_serve(api, django_user_model
 
 def test_create_service_account_without_serve_cannot_predict(api, django_user_model, simulated):
     services.retrain()
-    out = StringIO()
-    call_command("create_service_account", "ingest-only", stdout=out)
-    password = out.getvalue().rsplit(": ", 1)[1].strip()
-    client = api()
-    token = client.post("/api/auth/token", {"username": "ingest-only", "password": password}).json()["access"]
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    password, _ = service_account_create("ingest-only")
+    client = client_logged_in(api(), "ingest-only", password)
     assert client.post("/api/mlops/predict", {"userId": "user1", "questionId": "q1"}, format="json").status_code == 403
 
 
@@ -96,9 +86,7 @@ def test_the_quiz_app_adapts_over_real_http(live_server, simulated):
     from tests.api_client import call
 
     services.retrain()
-    out = StringIO()
-    call_command("create_service_account", "quiz-app", "--serve", stdout=out)
-    password = out.getvalue().rsplit(": ", 1)[1].strip()
+    password, _ = service_account_create("quiz-app", "--serve")
     base = live_server.url
     status, tokens = call(base, "POST", "/api/auth/token", {"username": "quiz-app", "password": password})
     assert status == 200
