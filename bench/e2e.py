@@ -115,43 +115,11 @@ def loaders(n):
 
 def api(batches):
     """Ingest throughput and predict latency through the API stack (in-process WSGI client)."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Permission
-    from rest_framework.test import APIClient
-
-    call_command("migrate", verbosity=0)
-    TrainingData.objects.all().delete()
-    User = get_user_model()
-    user, _ = User.objects.get_or_create(username="bench-api", defaults={"is_staff": True})
-    user.user_permissions.add(Permission.objects.get(codename="add_trainingdata"))
-    user.set_password("bench-password-123")
-    user.save()
-    client = APIClient()
-    token = client.post("/api/auth/token", {"username": "bench-api", "password": "bench-password-123"}).json()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token['access']}")
+    client = _api_client()
     out = {}
     serial = 0
     for size in (1_000, 10_000):
-        total, seconds = 0, 0.0
-        for _ in range(batches):
-            body = [
-                {
-                    "userId": f"learner-{(serial + k) % 5000}",
-                    "questionId": f"q{(serial + k) % 400}",
-                    "correct": (serial + k) % 3 != 0,
-                    "timestamp": "2026-01-15T10:29:45Z",
-                    "responseTime": 5200,
-                    "eventId": f"bench-{serial + k}",
-                }
-                for k in range(size)
-            ]
-            serial += size
-            start = time.perf_counter()
-            response = client.post("/api/training-data", body)
-            seconds += time.perf_counter() - start
-            assert response.status_code == 201, response.content[:300]
-            total += response.json()["inserted"]
-        out[f"ingest_{size}"] = total / seconds
+        out[f"ingest_{size}"], serial = _ingest_rate(client, size, batches, serial)
     trained = services.retrain(limit=1_000_000, auto_deploy=False, actor_name="bench")
     services.version_deploy(version=trained.version, actor_name="bench")
     pairs = [{"userId": f"learner-{k}", "questionId": f"q{k % 400}"} for k in range(100)]
@@ -165,6 +133,48 @@ def api(batches):
     out["predict_p50_ms"] = times[len(times) // 2] * 1000
     out["predict_p99_ms"] = times[-1] * 1000
     return out
+
+
+def _api_client():
+    """A fresh answers table and an API client logged in as a staff user who may ingest."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from rest_framework.test import APIClient
+
+    call_command("migrate", verbosity=0)
+    TrainingData.objects.all().delete()
+    user, _ = get_user_model().objects.get_or_create(username="bench-api", defaults={"is_staff": True})
+    user.user_permissions.add(Permission.objects.get(codename="add_trainingdata"))
+    user.set_password("bench-password-123")
+    user.save()
+    client = APIClient()
+    token = client.post("/api/auth/token", {"username": "bench-api", "password": "bench-password-123"}).json()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token['access']}")
+    return client
+
+
+def _ingest_rate(client, size: int, batches: int, serial: int) -> tuple[float, int]:
+    """Answers stored per second over ``batches`` posts of ``size`` new answers; the next serial."""
+    total, seconds = 0, 0.0
+    for _ in range(batches):
+        body = [
+            {
+                "userId": f"learner-{(serial + k) % 5000}",
+                "questionId": f"q{(serial + k) % 400}",
+                "correct": (serial + k) % 3 != 0,
+                "timestamp": "2026-01-15T10:29:45Z",
+                "responseTime": 5200,
+                "eventId": f"bench-{serial + k}",
+            }
+            for k in range(size)
+        ]
+        serial += size
+        start = time.perf_counter()
+        response = client.post("/api/training-data", body)
+        seconds += time.perf_counter() - start
+        assert response.status_code == 201, response.content[:300]
+        total += response.json()["inserted"]
+    return total / seconds, serial
 
 
 def progress(n):

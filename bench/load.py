@@ -131,6 +131,9 @@ async def _run_clients(port, clients, seconds, method, path, token, body_for, th
     }
 
 
+INGEST_BATCH = 10_000
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=32)
@@ -144,49 +147,54 @@ def main():
     env = bench_env()
     tokens = prepare(env)
     with gunicorn(env):
-        port = int(env["GUNICORN_BIND"].rsplit(":", 1)[1])
-        results = {}
-        staff = tokens["staff"]
-        for name, method, path, body_for in (
-            ("healthz", "GET", "/healthz", lambda k, n: None),
-            ("status", "GET", "/api/mlops/status", lambda k, n: None),
-            ("production", "GET", "/api/mlops/production", lambda k, n: None),
-            (
-                "predict",
-                "POST",
-                "/api/mlops/predict",
-                lambda k, n: json.dumps(
-                    {"userId": f"demo-user-{(k * 97 + n) % 2000}", "questionId": f"q{n % 300 + 1:04d}"}
-                ),
-            ),
-        ):
-            run_clients(port, 8, 1.0, method, path, staff, body_for)  # warm every worker
-            results[name] = run_clients(port, args.clients, args.seconds, method, path, staff, body_for, args.think_ms)
-            results[name + "_saturated"] = run_clients(
-                port, args.clients, args.seconds / 2, method, path, staff, body_for
-            )
-
-        batch = 10_000
-
-        def ingest_body(k, n):
-            return json.dumps(
-                [
-                    {
-                        "userId": f"load-{i % 5000}",
-                        "questionId": f"q{i % 300}",
-                        "correct": i % 3 != 0,
-                        "eventId": f"load-{k}-{n}-{i}",
-                    }
-                    for i in range(batch)
-                ]
-            )
-
-        ingest = run_clients(port, 4, args.seconds, "POST", "/api/training-data", tokens["app"], ingest_body)
-        results["ingest"] = {**ingest, "answers_per_second": ingest["per_second"] * batch}
-
+        results = measure(int(env["GUNICORN_BIND"].rsplit(":", 1)[1]), tokens, args)
     if args.json:
         print(json.dumps(results))
-        return
+    else:
+        report(results, args)
+
+
+def _ingest_body(k, n):
+    return json.dumps(
+        [
+            {
+                "userId": f"load-{i % 5000}",
+                "questionId": f"q{i % 300}",
+                "correct": i % 3 != 0,
+                "eventId": f"load-{k}-{n}-{i}",
+            }
+            for i in range(INGEST_BATCH)
+        ]
+    )
+
+
+def measure(port: int, tokens: dict, args) -> dict:
+    """Each endpoint with pausing clients and flat out, then ingest flat out."""
+    results = {}
+    staff = tokens["staff"]
+    for name, method, path, body_for in (
+        ("healthz", "GET", "/healthz", lambda k, n: None),
+        ("status", "GET", "/api/mlops/status", lambda k, n: None),
+        ("production", "GET", "/api/mlops/production", lambda k, n: None),
+        (
+            "predict",
+            "POST",
+            "/api/mlops/predict",
+            lambda k, n: json.dumps(
+                {"userId": f"demo-user-{(k * 97 + n) % 2000}", "questionId": f"q{n % 300 + 1:04d}"}
+            ),
+        ),
+    ):
+        run_clients(port, 8, 1.0, method, path, staff, body_for)  # warm every worker
+        results[name] = run_clients(port, args.clients, args.seconds, method, path, staff, body_for, args.think_ms)
+        results[name + "_saturated"] = run_clients(port, args.clients, args.seconds / 2, method, path, staff, body_for)
+    ingest = run_clients(port, 4, args.seconds, "POST", "/api/training-data", tokens["app"], _ingest_body)
+    results["ingest"] = {**ingest, "answers_per_second": ingest["per_second"] * INGEST_BATCH}
+    return results
+
+
+def report(results: dict, args) -> None:
+    """The figures as a table, each beside its target."""
     print(
         f"gunicorn on 127.0.0.1 (gunicorn.conf.py), SQLite, {args.clients} clients; each pauses "
         f"{args.think_ms:.0f} ms between requests ('flat out': no pause, the server's ceiling)"
@@ -205,7 +213,7 @@ def main():
     i = results["ingest"]
     verdict = "ok" if i["answers_per_second"] >= 20_000 else "MISSED"
     print(
-        f"ingest: {i['answers_per_second']:,.0f} answers/s (4 clients flat out, batches of {batch:,}; "
+        f"ingest: {i['answers_per_second']:,.0f} answers/s (4 clients flat out, batches of {INGEST_BATCH:,}; "
         f"p99 {i['p99']:.0f} ms)  {verdict} (>= 20,000/s)"
     )
 

@@ -223,16 +223,9 @@ def section_assistments(_args):
 
 def section_e2e(args):
     """End-to-end retrain of 1M stored answers, each backend in its own processes."""
-    backends = [("SQLite", f"sqlite:///{Path(args.workdir) / 'bench.sqlite3'}")]
-    postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/irt_bench")
-    if postgres != "off":
-        backends.append(("PostgreSQL", postgres))
     rows, loader_rows = [], []
-    for label, url in backends:
-        env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false"}
-        env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
-        env.setdefault("TRAINING_DATA_HASH_KEY", "bench-only-hash-key")
-        env["ALLOWED_HOSTS"] = "localhost"
+    for label, url in _backends(Path(args.workdir) / "bench.sqlite3"):
+        env = _child_env(url)
         try:
             prepared = _child(["prepare", str(args.answers)], env)
         except RuntimeError as error:
@@ -243,23 +236,7 @@ def section_e2e(args):
         loader_rows.append(
             [label] + [f"{load_ways[k]:.2f}" for k in ("orm_objects", "values_list", "chunked_columns_to_numpy")]
         )
-        t = result["timings"]
-        total = result["total"]
-        ok = total <= 10 and t["load"] <= total / 2 and result["peak_mib"] <= 1536
-        rows.append(
-            [
-                label,
-                f"{prepared['insert_rate']:,.0f}",
-                f"{total:.2f}",
-                f"{t['load']:.2f}",
-                f"{t['split']:.2f}",
-                f"{t['fit']:.2f}",
-                f"{t['evaluate']:.2f}",
-                f"{t['save']:.2f}",
-                f"{result['peak_mib']:.0f}",
-                "ok" if ok or label != "SQLite" else "MISSED (<= 10 s, load <= half, <= 1.5 GB)",
-            ]
-        )
+        rows.append(_e2e_row(label, prepared, result))
     header = [
         "backend",
         "demo answers/s",
@@ -281,18 +258,44 @@ def section_e2e(args):
     )
 
 
-def section_compare(args):
-    """compare(a, b) on 1M answers neither version trained on, beside loading those answers alone."""
-    url = f"sqlite:///{Path(args.workdir) / 'bench-compare.sqlite3'}"
-    backends = [("SQLite", url)]
+def _e2e_row(label: str, prepared: dict, result: dict) -> list:
+    """One backend's retrain: its steps' seconds, peak memory and the SQLite target."""
+    t = result["timings"]
+    total = result["total"]
+    ok = total <= 10 and t["load"] <= total / 2 and result["peak_mib"] <= 1536
+    steps = [f"{t[step]:.2f}" for step in ("load", "split", "fit", "evaluate", "save")]
+    return [
+        label,
+        f"{prepared['insert_rate']:,.0f}",
+        f"{total:.2f}",
+        *steps,
+        f"{result['peak_mib']:.0f}",
+        "ok" if ok or label != "SQLite" else "MISSED (<= 10 s, load <= half, <= 1.5 GB)",
+    ]
+
+
+def _backends(sqlite_file: Path) -> list[tuple[str, str]]:
+    """SQLite on ``sqlite_file``, and PostgreSQL unless BENCH_POSTGRES_URL is "off"."""
+    backends = [("SQLite", f"sqlite:///{sqlite_file}")]
     postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/irt_bench")
     if postgres != "off":
         backends.append(("PostgreSQL", postgres))
+    return backends
+
+
+def _child_env(url: str, **overrides: str) -> dict:
+    """This process's environment with the production settings on ``url`` (bench-only secrets)."""
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "localhost", **overrides}
+    env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
+    env.setdefault("TRAINING_DATA_HASH_KEY", "bench-only-hash-key")
+    return env
+
+
+def section_compare(args):
+    """compare(a, b) on 1M answers neither version trained on, beside loading those answers alone."""
     rows = []
-    for label, database in backends:
-        env = {**os.environ, "DATABASE_URL": database, "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "localhost"}
-        env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
-        env.setdefault("TRAINING_DATA_HASH_KEY", "bench-only-hash-key")
+    for label, database in _backends(Path(args.workdir) / "bench-compare.sqlite3"):
+        env = _child_env(database)
         try:
             r = _child(["compare", str(args.answers)], env)
         except RuntimeError as error:
@@ -334,15 +337,7 @@ def section_api(args):
     """Ingest answers/s and predict latency through the API stack, on a fresh SQLite file."""
     url = f"sqlite:///{Path(args.workdir) / 'bench-api.sqlite3'}"
     Path(args.workdir, "bench-api.sqlite3").unlink(missing_ok=True)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_DEBUG": "false",
-        "DJANGO_HTTPS": "false",
-        "ALLOWED_HOSTS": "testserver",
-    }
-    env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
-    env.setdefault("TRAINING_DATA_HASH_KEY", "bench-only-hash-key")
+    env = _child_env(url, DJANGO_HTTPS="false", ALLOWED_HOSTS="testserver")
     result = _child(["api", "5"], env)
     rows = [
         ["ingest, batches of 1,000", f"{result['ingest_1000']:,.0f} answers/s", ">= 20,000/s"],
@@ -377,10 +372,7 @@ def section_load(args):
 def section_progress(args):
     """The retrain's progress callback (a lock-row UPDATE at most every PROGRESS_SECONDS) against a
     fit without one, and against writing every EM iteration, on the same answers (SQLite)."""
-    url = f"sqlite:///{Path(args.workdir) / 'bench-progress.sqlite3'}"
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "localhost"}
-    env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
-    env.setdefault("TRAINING_DATA_HASH_KEY", "bench-only-hash-key")
+    env = _child_env(f"sqlite:///{Path(args.workdir) / 'bench-progress.sqlite3'}")
     try:
         r = _child(["progress", "1000000"], env)
     except RuntimeError as error:
