@@ -136,6 +136,8 @@ def recent_answers(days=10):
 def test_staff_walk_from_the_list_to_a_rollback_and_a_live_retrain(
     page, live_server, django_user_model, simulated, add_answers, monkeypatch, worker_thread
 ):
+    # Long on purpose: one staff member's walk through the console, each page reached from the one
+    # before in the same browser session, as a person would; split up, it would no longer be one walk.
     services.retrain()
     services.retrain(algorithm="irt-1pl", auto_deploy=False)
     services.retrain(algorithm="heuristic", auto_deploy=False)

@@ -49,6 +49,8 @@ def test_metrics_need_the_token(live_server, settings):
 
 
 def test_metrics_carry_the_service_figures(live_server, settings, simulated, receiver_factory):
+    # Long on purpose: one history (retrains, a deploy, deliveries, a monitored day, a waiting job),
+    # each step changing what the next scrape must show.
     settings.METRICS_TOKEN = TOKEN
     status, content_type, text = scrape(live_server.url, TOKEN)
     assert status == 200 and content_type.startswith("text/plain")
