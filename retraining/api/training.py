@@ -107,12 +107,9 @@ class RetrainView(APIView):
 
 
 class JobView(APIView):
-    @extend_schema(
-        summary="A queued retrain's state",
-        description="status: queued, running, succeeded or failed; version once the job created it; error.",
-        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
-    )
+    @extend_schema(summary="A queued retrain's state", responses={200: OpenApiTypes.OBJECT, 404: ERROR})
     def get(self, request, job_id):
+        """status: queued, running, succeeded or failed; version once the job created it; error."""
         return Response(job_body(services.retrain_job_get(job_id)))
 
 
