@@ -224,13 +224,8 @@ def section_assistments(_args):
 def section_e2e(args):
     """End-to-end retrain of 1M stored answers, each backend in its own processes."""
     rows, loader_rows = [], []
-    for label, url in _backends(Path(args.workdir) / "bench.sqlite3"):
-        env = _child_env(url)
-        try:
-            prepared = _child(["prepare", str(args.answers)], env)
-        except RuntimeError as error:
-            print(f"\n## end-to-end on {label} skipped: {error}")
-            continue
+    prepare = ["prepare", str(args.answers)]
+    for label, env, prepared in _each_backend(Path(args.workdir) / "bench.sqlite3", prepare, "end-to-end"):
         result = _child(["retrain", str(args.answers)], env)
         load_ways = _child(["loaders", "200000"], env)
         loader_rows.append(
@@ -283,6 +278,18 @@ def _backends(sqlite_file: Path) -> list[tuple[str, str]]:
     return backends
 
 
+def _each_backend(sqlite_file: Path, command: list[str], what: str):
+    """``(label, environment, result of command)`` per backend; one whose run fails is skipped, saying why."""
+    for label, url in _backends(sqlite_file):
+        env = _child_env(url)
+        try:
+            result = _child(command, env)
+        except RuntimeError as error:
+            print(f"\n## {what} on {label} skipped: {error}")
+            continue
+        yield label, env, result
+
+
 def _child_env(url: str, **overrides: str) -> dict:
     """This process's environment with the production settings on ``url`` (bench-only secrets)."""
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "localhost", **overrides}
@@ -294,13 +301,8 @@ def _child_env(url: str, **overrides: str) -> dict:
 def section_compare(args):
     """compare(a, b) on 1M answers neither version trained on, beside loading those answers alone."""
     rows = []
-    for label, database in _backends(Path(args.workdir) / "bench-compare.sqlite3"):
-        env = _child_env(database)
-        try:
-            r = _child(["compare", str(args.answers)], env)
-        except RuntimeError as error:
-            print(f"\n## comparison on {label} skipped: {error}")
-            continue
+    compare = ["compare", str(args.answers)]
+    for label, _, r in _each_backend(Path(args.workdir) / "bench-compare.sqlite3", compare, "comparison"):
         ok = r["compare"] <= 5
         rows.append(
             [
