@@ -187,22 +187,24 @@ class VersionColumns:
 
     @admin.display(description="difficulty")
     def difficulty_chart(self, obj):
-        values = stored_model(obj).parameters.difficulty.tolist()
-        label = "difficulty b (logits; higher = harder)"
-        return chart(charts.histogram(values, title="Question difficulty", label=label, counted="questions"))
+        return _histogram(obj, "difficulty", "Question difficulty", "difficulty b (logits; higher = harder)")
 
     @admin.display(description="discrimination")
     def discrimination_chart(self, obj):
-        values = stored_model(obj).parameters.discrimination.tolist()
         label = "discrimination a (slope; higher = separates learners more sharply)"
-        return chart(charts.histogram(values, title="Question discrimination", label=label, counted="questions"))
+        return _histogram(obj, "discrimination", "Question discrimination", label)
 
     @admin.display(description="ability")
     def ability_chart(self, obj):
-        values = stored_model(obj).parameters.ability.tolist()
         label = "ability \u03b8 (logits; 0 = average learner)"
-        return chart(charts.histogram(values, title="Learner ability", label=label, counted="learners"))
+        return _histogram(obj, "ability", "Learner ability", label, counted="learners")
 
     @admin.display(description="config")
     def config_display(self, obj):
         return table(console.config_rows(obj.config or {}))
+
+
+def _histogram(version, field: str, title: str, label: str, counted: str = "questions") -> str:
+    """A histogram of one of the version's stored parameter arrays."""
+    values = getattr(stored_model(version).parameters, field).tolist()
+    return chart(charts.histogram(values, title=title, label=label, counted=counted))
