@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from retraining import selectors, services
+from retraining import progress, selectors, services
 from retraining.errors import NoTrainingData, TrainingInProgress, VersionNotDeployable
 from retraining.irt import IRT
 from retraining.models import Deployment, ModelVersion, TrainingLock
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def test_first_run_trains_evaluates_and_deploys(simulated):
     steps = []
-    result = services.retrain(progress=lambda tag, message: steps.append((tag, message)))
+    result = services.retrain(progress=lambda step, facts: steps.extend(progress.lines(step, facts)))
     version = result.version
     assert (version.version, version.status, version.is_production) == ("v1", "deployed", True)
     assert result.deployed and "no model serves yet" in result.decision["reason"]

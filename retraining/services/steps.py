@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from common.audit import audit
 
+from .. import progress
 from ..errors import NotComparable, NoTrainingData, RetrainingError
-from ..irt.metrics import METRIC
 from ..models import Deployment, ModelVersion
 from ..parameter_store import parameters_save
 from ..selectors import AnswerArrays, answers_load
@@ -31,10 +31,11 @@ from .gate import GateDecision
 from .lease import TrainingLease
 from .parameters import PackedParameters, _parameters
 
-Progress = Callable[[str, str], None]
+#: Told each step's name and facts (``retraining.progress`` says them in words).
+Progress = Callable[[str, dict], None]
 
 
-def quiet(tag: str, message: str) -> None:
+def quiet(step: str, facts: dict) -> None:
     return None
 
 
@@ -78,10 +79,11 @@ class RetrainRun:
         self.packed: PackedParameters | None = None
         self.started_by = _actor_name(actor, actor_name)
 
-    def step(self, name: str, tag: str, message: str) -> None:
-        """Record the step on the lease (the status API shows it) and report it."""
+    def step(self, name: str, **facts) -> None:
+        """Record the step on the lease (the status API shows it in words) and report it."""
+        message = progress.sentence(name, facts)
         self.lease.heartbeat(progress={"step": name, "message": message, "startedBy": self.started_by})
-        self.report(tag, message)
+        self.report(name, facts)
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
@@ -95,7 +97,7 @@ class RetrainRun:
         self.lap("load")
         if len(data) == 0:
             raise NoTrainingData()
-        self.step("loaded", "Retraining", f"Loaded {len(data)} training samples")
+        self.step("loaded", answers=len(data))
         return data
 
     def version_create(self, data: AnswerArrays) -> ModelVersion:
@@ -107,7 +109,7 @@ class RetrainRun:
             data=data,
         )
         self.lease.attach(self.version)
-        self.step("created", "Retraining", f"Created model version: {self.version.version}")
+        self.step("created", version=self.version.version)
         return self.version
 
     def holdout(self, data: AnswerArrays) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +136,7 @@ class RetrainRun:
         self.lease.heartbeat(progress=progress, force=False)
 
     def fit(self, data: AnswerArrays, train: np.ndarray):
-        self.step("fitting", "Learning", " Running IRT-based learning algorithm...")
+        self.step("fitting")
         algorithm = self.options.algorithm
         model = algorithm.estimator()
         arguments = algorithm.fit_arguments(data, self._heartbeat)
@@ -142,21 +144,20 @@ class RetrainRun:
         model.fit(data.users[train], data.items[train], data.correct[train], *columns, **arguments)
         self.lap("fit")
         users_seen = np.bincount(data.users[train], minlength=len(data.user_ids)) > 0
-        self.report("Learning", f"Processed {len(data.question_ids)} questions and {int(users_seen.sum())} users")
-        self.report("Learning", f"Difficulty mean: {model.difficulty_.mean():.2f}")
-        self.report("Learning", f"Ability mean: {model.ability_[users_seen].mean():.2f}")
-        self.step("learned", "Retraining", "Learning algorithm completed")
+        fitted = {"questions": len(data.question_ids), "users": int(users_seen.sum())}
+        fitted |= {"difficulty_mean": model.difficulty_.mean(), "ability_mean": model.ability_[users_seen].mean()}
+        self.report("fitted", fitted)
+        self.step("learned")
         return model
 
     def evaluate(self, model, data, train, held) -> dict:
-        self.step("evaluating", "Evaluation", "Evaluating model performance...")
+        self.step("evaluating")
         scores = holdout_evaluate(model, data, train, held, self.options.algorithm.name)
         scores["trainCount"] = int(train.sum())
         scores["validationCount"] = int(held.sum())
-        mark = "✅" if scores["accuracy"] > settings.MLOPS_AUTO_DEPLOY_THRESHOLD else "⚠️"
-        self.report("Evaluation", f"{mark} Accuracy: {METRIC['accuracy'].format(scores['accuracy'])}")
-        self.report("Evaluation", f"RMSE: {METRIC['rmse'].format(scores['rmse'])}")
-        self.step("evaluated", "Retraining", "Model evaluation completed")
+        above_floor = scores["accuracy"] > settings.MLOPS_AUTO_DEPLOY_THRESHOLD
+        self.report("scored", {"accuracy": scores["accuracy"], "rmse": scores["rmse"], "above_floor": above_floor})
+        self.step("evaluated")
         self.lap("evaluate")
         return scores
 
@@ -184,7 +185,7 @@ class RetrainRun:
         except NotComparable as error:
             return None, str(error)
         scores["production"] = production_entry(comparison)
-        self.report("Evaluation", f"Against production {production.version}: {comparison.summary()}")
+        self.report("compared", {"production": production.version, "summary": comparison.summary()})
         self.lap("compare")
         return comparison, ""
 
@@ -207,13 +208,13 @@ class RetrainRun:
             parameters_save(version, packed.arrays)
             version.save()
         self.lap("save")
-        self.step("saved", "Retraining", f"✅ Model version {version.version} saved successfully")
+        self.step("saved", version=version.version)
 
     def deploy_if_allowed(self, version: ModelVersion, gate: GateDecision) -> None:
         if not gate.deploy:
-            self.report("Deploy", f"Not deployed: {gate.reason}")
+            self.report("kept", {"reason": gate.reason})
             return
-        self.step("deploying", "Deploy", "Deploying model to production...")
+        self.step("deploying")
         version_deploy(
             version=version,
             actor=self.actor,
@@ -221,8 +222,7 @@ class RetrainRun:
             reason=gate.reason,
             action=Deployment.Action.AUTO_DEPLOY,
         )
-        self.report("Deploy", "Model parameters ready for application")
-        self.report("Retraining", "Model deployed to production")
+        self.report("deployed", {})
         self.lap("deploy")
 
     def finish(self, version: ModelVersion, data: AnswerArrays, gate: GateDecision) -> None:

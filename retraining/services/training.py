@@ -85,7 +85,7 @@ def retrain(
     options = _options(**request, validation_split=validation_split, random_seed=random_seed)
     run = RetrainRun(options, actor=actor, actor_name=actor_name, report=progress or quiet)
     try:
-        run.step("starting", "Retraining", "Starting automated model retraining...")
+        run.step("starting")
         production = production_version()
         data = run.load()
         version = run.version_create(data)

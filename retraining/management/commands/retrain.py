@@ -8,7 +8,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from retraining import selectors, services
+from retraining import progress, selectors, services
 from retraining.errors import RetrainingError, TrainingInProgress
 from retraining.irt.metrics import METRIC, METRICS
 from retraining.management.text import difference_lines, trained_shares
@@ -25,6 +25,16 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise CommandError(f"--since must be a date like 2024-01-31, got {text!r}") from None
+
+
+def _progress_printer(write):
+    """The run's reported steps as the report's ``[tag] text`` lines."""
+
+    def print_step(step: str, facts: dict) -> None:
+        for tag, text in progress.lines(step, facts):
+            write(f"[{tag}] {text}")
+
+    return print_step
 
 
 def _request(options: dict) -> dict:
@@ -86,7 +96,7 @@ class Command(BaseCommand):
             result = services.retrain(
                 **_request(options),
                 actor_name="manage.py retrain",
-                progress=lambda tag, message: write(f"[{tag}] {message}"),
+                progress=_progress_printer(write),
             )
         except TrainingInProgress as error:
             raise CommandError(self._failure(write, f"{error}"), returncode=EXIT_IN_PROGRESS) from None
