@@ -34,7 +34,8 @@ def rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def prepare(n):
+def database_reset():
+    """The bench database migrated (created first on PostgreSQL) with no versions, deploys or lease."""
     if connection.vendor == "postgresql":
         from django.db.utils import OperationalError
 
@@ -47,6 +48,10 @@ def prepare(n):
     ModelVersion.objects.update(is_production=False, status="archived")
     ModelVersion.objects.all().delete()
     TrainingLock.objects.all().delete()
+
+
+def prepare(n):
+    database_reset()
     TrainingData.objects.all().delete()
     start = time.perf_counter()
     inserted, _ = demo_data_generate(users=max(n // 50, 1), questions=500, answers=n, seed=1)

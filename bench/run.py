@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from children import backends, child_env, child_json  # noqa: E402
 from scale import section_scale  # noqa: E402
 
 from retraining.irt import IRT, Heuristic, IdEncoder, ModuleIRT, metrics, simulate_2pl, simulate_2pl_modules  # noqa: E402
@@ -269,33 +269,16 @@ def _e2e_row(label: str, prepared: dict, result: dict) -> list:
     ]
 
 
-def _backends(sqlite_file: Path) -> list[tuple[str, str]]:
-    """SQLite on ``sqlite_file``, and PostgreSQL unless BENCH_POSTGRES_URL is "off"."""
-    backends = [("SQLite", f"sqlite:///{sqlite_file}")]
-    postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/irt_bench")
-    if postgres != "off":
-        backends.append(("PostgreSQL", postgres))
-    return backends
-
-
 def _each_backend(sqlite_file: Path, command: list[str], what: str):
     """``(label, environment, result of command)`` per backend; one whose run fails is skipped, saying why."""
-    for label, url in _backends(sqlite_file):
-        env = _child_env(url)
+    for label, url in backends(sqlite_file):
+        env = child_env(url)
         try:
             result = _child(command, env)
         except RuntimeError as error:
             print(f"\n## {what} on {label} skipped: {error}")
             continue
         yield label, env, result
-
-
-def _child_env(url: str, **overrides: str) -> dict:
-    """This process's environment with the production settings on ``url`` (bench-only secrets)."""
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "localhost", **overrides}
-    env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
-    env.setdefault("TRAINING_DATA_HASH_KEY", "bench-only-hash-key")
-    return env
 
 
 def section_compare(args):
@@ -322,24 +305,14 @@ def section_compare(args):
 
 
 def _child(command, env, script="e2e.py"):
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name(script)), *command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "failed")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return child_json(Path(__file__).with_name(script), command, env, timeout=900)
 
 
 def section_api(args):
     """Ingest answers/s and predict latency through the API stack, on a fresh SQLite file."""
     url = f"sqlite:///{Path(args.workdir) / 'bench-api.sqlite3'}"
     Path(args.workdir, "bench-api.sqlite3").unlink(missing_ok=True)
-    env = _child_env(url, DJANGO_HTTPS="false", ALLOWED_HOSTS="testserver")
+    env = child_env(url, DJANGO_HTTPS="false", ALLOWED_HOSTS="testserver")
     result = _child(["api", "5"], env)
     rows = [
         ["ingest, batches of 1,000", f"{result['ingest_1000']:,.0f} answers/s", ">= 20,000/s"],
@@ -374,7 +347,7 @@ def section_load(args):
 def section_progress(args):
     """The retrain's progress callback (a lock-row UPDATE at most every PROGRESS_SECONDS) against a
     fit without one, and against writing every EM iteration, on the same answers (SQLite)."""
-    env = _child_env(f"sqlite:///{Path(args.workdir) / 'bench-progress.sqlite3'}")
+    env = child_env(f"sqlite:///{Path(args.workdir) / 'bench-progress.sqlite3'}")
     try:
         r = _child(["progress", "1000000"], env)
     except RuntimeError as error:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,20 +25,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OLD = "bench_old_answers"
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from children import backends, child_env, child_json  # noqa: E402
+
 
 # ----------------------------------------------------------------------------- parent (bench/run.py)
 def section_scale(args):
     sizes = [int(size) for size in str(args.scale_answers).split(",") if size.strip()]
     wanted = {name.strip().lower() for name in str(args.scale_backends).split(",")}
-    backends = [("SQLite", f"sqlite:///{Path(args.workdir) / 'bench-scale.sqlite3'}")] if "sqlite" in wanted else []
-    postgres = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/irt_bench")
-    if postgres != "off" and "postgresql" in wanted:
-        backends.append(("PostgreSQL", postgres))
     rows = []
-    for label, url in backends:
-        env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "localhost"}
-        env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 30)
-        env.setdefault("TRAINING_DATA_HASH_KEY", "bench-only-hash-key")
+    for label, url in backends(Path(args.workdir) / "bench-scale.sqlite3"):
+        if label.lower() not in wanted:
+            continue
+        env = child_env(url)
         for n in sizes:
             try:
                 rows.append(_measure(label, n, env))
@@ -84,17 +82,7 @@ def table_print(title, header, rows):
 
 
 def _child(command, env):
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), *command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=7200,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "failed")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return child_json(Path(__file__).resolve(), command, env, timeout=7200)
 
 
 # ----------------------------------------------------------------------------- child (one phase)
@@ -103,31 +91,17 @@ def _peak_mib() -> float:
 
 
 def prepare(n):
-    from django.core.management import call_command
     from django.db import connection
 
     from training_data.models import Learner, Question, TrainingData
     from training_data.services import demo_data_generate
 
     sys.path.insert(0, str(ROOT / "bench"))
-    from e2e import _create_postgres_database
-
-    from retraining.models import Deployment, ModelVersion, TrainingLock
+    from e2e import database_reset
 
     if connection.vendor == "sqlite":
         Path(connection.settings_dict["NAME"]).unlink(missing_ok=True)
-    else:
-        from django.db.utils import OperationalError
-
-        try:
-            connection.ensure_connection()
-        except OperationalError:
-            _create_postgres_database()
-    call_command("migrate", verbosity=0)
-    Deployment.objects.all().delete()
-    ModelVersion.objects.update(is_production=False, status="archived")
-    ModelVersion.objects.all().delete()
-    TrainingLock.objects.all().delete()
+    database_reset()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {OLD}")
     TrainingData.objects.all().delete()

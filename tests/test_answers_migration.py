@@ -13,7 +13,8 @@ from training_data.services import answer_row, answers_insert
 
 BEFORE = [("training_data", "0002_learner_index")]
 
-# (id, user_hash, question_id, module, difficulty, correct, response_time_ms, answered_at, event_id)
+OLD_FIELDS = ("id", "user_hash", "question_id", "module", "difficulty", "correct", "response_time_ms", "answered_at")
+OLD_FIELDS += ("event_id",)
 OLD_ROWS = [
     (5, "a" * 64, "q1", "algebra", 0.5, True, 1200, datetime(2026, 1, 5, 10, 0, 0, 123456, tzinfo=UTC), "e-1"),
     (9, "a" * 64, "q2", "", None, False, None, datetime(2026, 1, 5, 10, 1, tzinfo=UTC), "ëvent-✓"),
@@ -33,19 +34,8 @@ def test_old_answers_move_with_their_keys_and_values():
     latest = MigrationExecutor(connection).loader.graph.leaf_nodes("training_data")
     Old = _migrate(BEFORE).get_model("training_data", "TrainingData")
     arrived = timezone.now()
-    for key, user, question, module, difficulty, correct, time_ms, answered, event in OLD_ROWS:
-        Old.objects.create(
-            id=key,
-            user_hash=user,
-            question_id=question,
-            module=module,
-            difficulty=difficulty,
-            correct=correct,
-            response_time_ms=time_ms,
-            answered_at=answered,
-            event_id=event,
-            created_at=arrived,
-        )
+    for row in OLD_ROWS:
+        Old.objects.create(**dict(zip(OLD_FIELDS, row, strict=True)), created_at=arrived)
     _migrate(latest)
 
     assert TrainingData.objects.count() == len(OLD_ROWS)

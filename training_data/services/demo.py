@@ -50,53 +50,110 @@ def demo_data_generate(
         raise ValueError("users, questions and answers must all be at least 1")
     if not 0 <= module_sd <= 5:
         raise ValueError(f"module_sd must be between 0 and 5, got {module_sd}")
-    rng = np.random.default_rng(seed)
-    theta = rng.normal(0.0, 1.0, users)
-    b = rng.normal(0.0, 1.5, questions)
-    a = rng.lognormal(np.log(1.5), 0.25, questions)
-    question_module = rng.integers(0, len(MODULES), questions)
-    labelled = rng.random(questions) < 0.5
-    label = np.round(b + rng.normal(0.0, 0.3, questions), 1)
-
-    user_of = np.sort(rng.integers(0, users, answers))
-    item_of = rng.integers(0, questions, answers)
-    if module_sd:
-        # Drawn from their own stream, so that module_sd = 0 gives the same answers as before.
-        deviation = np.random.default_rng([seed, 17]).normal(0.0, module_sd, (users, len(MODULES)))
-        ability = theta[user_of] + deviation[user_of, question_module[item_of]]  # one per answer
-        correct = draw_answers(
-            rng, ability=ability, discrimination=a, difficulty=b, users=np.arange(answers), items=item_of
-        )
-    else:
-        correct = draw_answers(rng, ability=theta, discrimination=a, difficulty=b, users=user_of, items=item_of)
-    seconds = np.exp(rng.normal(np.log(15.0), 0.5, answers)) * np.where(correct, 0.8, 1.2)
-    now = timezone.now()
-    end = end or now.replace(hour=0, minute=0, second=0, microsecond=0)
     if days < 0:
         raise ValueError("days must not be negative")
+    rng = np.random.default_rng(seed)  # every draw below comes from it, in this order
+    model = _DemoModel.draw(rng, users, questions)
+    drawn = _draw_answers(rng, model, answers, seed=seed, module_sd=module_sd)
+    now = timezone.now()
+    end = end or now.replace(hour=0, minute=0, second=0, microsecond=0)
     # Every answer lies between start and end: checking both keeps all of them in the window.
     start = answered_at_check(end - timedelta(days=days), now=now)
     answered_at_check(end, now=now)
     offsets = rng.random(answers) * days * 86400.0
     # user_of is sorted: ordering by (user, time) keeps each user's answers in time order.
-    offsets = offsets[np.lexsort((offsets, user_of))]
-    # Store them as they would have arrived: in time order.
-    arrival = np.argsort(offsets, kind="stable")
+    offsets = offsets[np.lexsort((offsets, drawn.user_of))]
+    rows = _rows(model, drawn, offsets, start=start, now=now, seed=seed)
+    inserted = 0
+    with transaction.atomic():
+        for begin in range(0, answers, 50_000):
+            inserted += answers_insert(rows[begin : begin + 50_000])
+    return inserted, model.truth(drawn.deviation if module_sd else None)
 
-    user_hashes = [hash_user_id(f"demo-user-{k}") for k in range(users)]
-    question_ids = [f"q{k + 1:04d}" for k in range(questions)]
-    modules = [MODULES[m] for m in question_module.tolist()]
-    labels = [float(x) if flag else None for x, flag in zip(label.tolist(), labelled.tolist(), strict=True)]
+
+@dataclass
+class _DemoModel:
+    """The true 2PL: abilities, items and their modules, and the app's (noisy) difficulty labels."""
+
+    theta: np.ndarray
+    b: np.ndarray
+    a: np.ndarray
+    question_module: np.ndarray
+    labelled: np.ndarray
+    label: np.ndarray
+
+    @classmethod
+    def draw(cls, rng, users: int, questions: int) -> _DemoModel:
+        theta = rng.normal(0.0, 1.0, users)
+        b = rng.normal(0.0, 1.5, questions)
+        a = rng.lognormal(np.log(1.5), 0.25, questions)
+        question_module = rng.integers(0, len(MODULES), questions)
+        labelled = rng.random(questions) < 0.5
+        label = np.round(b + rng.normal(0.0, 0.3, questions), 1)
+        return cls(theta, b, a, question_module, labelled, label)
+
+    @property
+    def question_ids(self) -> list[str]:
+        return [f"q{k + 1:04d}" for k in range(self.b.size)]
+
+    def truth(self, deviation) -> DemoTruth:
+        users, question_ids = range(self.theta.size), self.question_ids
+        return DemoTruth(
+            ability={f"demo-user-{k}": float(self.theta[k]) for k in users},
+            difficulty={q: float(self.b[k]) for k, q in enumerate(question_ids)},
+            discrimination={q: float(self.a[k]) for k, q in enumerate(question_ids)},
+            module_deviation={}
+            if deviation is None
+            else {f"demo-user-{k}": dict(zip(MODULES, deviation[k].tolist(), strict=True)) for k in users},
+        )
+
+
+@dataclass
+class _DrawnAnswers:
+    user_of: np.ndarray  # sorted
+    item_of: np.ndarray
+    correct: np.ndarray
+    seconds: np.ndarray
+    deviation: np.ndarray | None  # (users, modules) with module_sd
+
+
+def _draw_answers(rng, model: _DemoModel, answers: int, *, seed: int, module_sd: float) -> _DrawnAnswers:
+    """Who answers which question, right or not, and how long it took."""
+    user_of = np.sort(rng.integers(0, model.theta.size, answers))
+    item_of = rng.integers(0, model.b.size, answers)
+    deviation = None
+    if module_sd:
+        # Drawn from their own stream, so that module_sd = 0 gives the same answers as before.
+        deviation = np.random.default_rng([seed, 17]).normal(0.0, module_sd, (model.theta.size, len(MODULES)))
+        ability = model.theta[user_of] + deviation[user_of, model.question_module[item_of]]  # one per answer
+        correct = draw_answers(
+            rng, ability=ability, discrimination=model.a, difficulty=model.b, users=np.arange(answers), items=item_of
+        )
+    else:
+        correct = draw_answers(
+            rng, ability=model.theta, discrimination=model.a, difficulty=model.b, users=user_of, items=item_of
+        )
+    seconds = np.exp(rng.normal(np.log(15.0), 0.5, answers)) * np.where(correct, 0.8, 1.2)
+    return _DrawnAnswers(user_of, item_of, correct, seconds, deviation)
+
+
+def _rows(model: _DemoModel, drawn: _DrawnAnswers, offsets, *, start, now, seed: int) -> list[tuple]:
+    """The answers as insert rows, in the order they would have arrived (time order)."""
+    arrival = np.argsort(offsets, kind="stable")
+    user_hashes = [hash_user_id(f"demo-user-{k}") for k in range(model.theta.size)]
+    question_ids = model.question_ids
+    modules = [MODULES[m] for m in model.question_module.tolist()]
+    labels = [float(x) if flag else None for x, flag in zip(model.label.tolist(), model.labelled.tolist(), strict=True)]
     columns = zip(
         arrival.tolist(),
-        user_of[arrival].tolist(),
-        item_of[arrival].tolist(),
-        correct[arrival].tolist(),
-        (seconds[arrival] * 1000).astype(np.int64).tolist(),
+        drawn.user_of[arrival].tolist(),
+        drawn.item_of[arrival].tolist(),
+        drawn.correct[arrival].tolist(),
+        (drawn.seconds[arrival] * 1000).astype(np.int64).tolist(),
         offsets[arrival].tolist(),
         strict=True,
     )
-    rows = [
+    return [
         (
             user_hashes[u],
             question_ids[q],
@@ -110,18 +167,3 @@ def demo_data_generate(
         )
         for k, u, q, right, time_ms, offset in columns
     ]
-    inserted = 0
-    with transaction.atomic():
-        for begin in range(0, answers, 50_000):
-            inserted += answers_insert(rows[begin : begin + 50_000])
-    truth = DemoTruth(
-        ability={f"demo-user-{k}": float(theta[k]) for k in range(users)},
-        difficulty={q: float(b[k]) for k, q in enumerate(question_ids)},
-        discrimination={q: float(a[k]) for k, q in enumerate(question_ids)},
-        module_deviation={
-            f"demo-user-{k}": dict(zip(MODULES, deviation[k].tolist(), strict=True)) for k in range(users)
-        }
-        if module_sd
-        else {},
-    )
-    return inserted, truth
