@@ -13,6 +13,12 @@ from ..representations import learner_ability_body, next_questions_body, predict
 from .common import ERROR, StrictSerializer
 
 
+class ServingView(APIView):
+    """The endpoints the quiz app's service role may call (or staff)."""
+
+    permission_classes = [permissions.may(permissions.SERVE)]
+
+
 class PredictItem(StrictSerializer):
     userId = serializers.CharField(max_length=255, trim_whitespace=True)
     questionId = serializers.CharField(max_length=255, trim_whitespace=True)
@@ -31,8 +37,26 @@ class PredictItem(StrictSerializer):
     )
 
 
-class PredictView(APIView):
-    permission_classes = [permissions.may(permissions.SERVE)]
+PREDICT_EXAMPLES = [
+    OpenApiExample("One", value={"userId": "learner-42", "questionId": "q0007"}, request_only=True),
+    OpenApiExample(
+        "Prediction",
+        value={
+            "version": "v2",
+            "userId": "learner-42",
+            "questionId": "q0007",
+            "probability": 0.7312,
+            "coldStart": False,
+            "coldStartUser": False,
+            "coldStartQuestion": False,
+            "abilitySource": "live",
+        },
+        response_only=True,
+    ),
+]
+
+
+class PredictView(ServingView):
     max_pairs = 1000
 
     @extend_schema(
@@ -44,23 +68,7 @@ class PredictView(APIView):
         ),
         request=PredictItem,
         responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR},
-        examples=[
-            OpenApiExample("One", value={"userId": "learner-42", "questionId": "q0007"}, request_only=True),
-            OpenApiExample(
-                "Prediction",
-                value={
-                    "version": "v2",
-                    "userId": "learner-42",
-                    "questionId": "q0007",
-                    "probability": 0.7312,
-                    "coldStart": False,
-                    "coldStartUser": False,
-                    "coldStartQuestion": False,
-                    "abilitySource": "live",
-                },
-                response_only=True,
-            ),
-        ],
+        examples=PREDICT_EXAMPLES,
     )
     def post(self, request):
         many = isinstance(request.data, list)
@@ -80,9 +88,24 @@ class PredictView(APIView):
         return Response({"version": version, **bodies[0]})
 
 
-class LearnerAbilityView(APIView):
-    permission_classes = [permissions.may(permissions.SERVE)]
+ABILITY_EXAMPLES = [
+    OpenApiExample(
+        "Ability",
+        value={
+            "userId": "learner-42",
+            "ability": 0.8123,
+            "abilitySd": 0.41,
+            "answers": 30,
+            "skipped": 1,
+            "version": "v2",
+            "source": "live",
+        },
+        response_only=True,
+    )
+]
 
+
+class LearnerAbilityView(ServingView):
     @extend_schema(
         summary="A learner's live ability under the production model",
         description=(
@@ -92,21 +115,7 @@ class LearnerAbilityView(APIView):
         ),
         operation_id="mlops_learner_ability",
         responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR},
-        examples=[
-            OpenApiExample(
-                "Ability",
-                value={
-                    "userId": "learner-42",
-                    "ability": 0.8123,
-                    "abilitySd": 0.41,
-                    "answers": 30,
-                    "skipped": 1,
-                    "version": "v2",
-                    "source": "live",
-                },
-                response_only=True,
-            )
-        ],
+        examples=ABILITY_EXAMPLES,
     )
     def get(self, request, user_id):
         if len(user_id) > 255:
@@ -168,9 +177,35 @@ class NextQuestionRequest(StrictSerializer):
         return attrs
 
 
-class NextQuestionView(APIView):
-    permission_classes = [permissions.may(permissions.SERVE)]
+NEXT_QUESTION_EXAMPLES = [
+    OpenApiExample(
+        "Request",
+        value={"userId": "learner-42", "candidates": ["q0007", "q0012", "q0999"], "count": 2},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Ranked",
+        value={
+            "userId": "learner-42",
+            "version": "v2",
+            "ability": 0.8123,
+            "abilitySd": 0.41,
+            "abilitySource": "live",
+            "strategy": "max-information",
+            "questions": [
+                {"questionId": "q0012", "probability": 0.5421, "information": 0.6122},
+                {"questionId": "q0007", "probability": 0.8012, "information": 0.2189},
+            ],
+            "candidates": 2,
+            "excluded": 0,
+            "unknownCandidates": ["q0999"],
+        },
+        response_only=True,
+    ),
+]
 
+
+class NextQuestionView(ServingView):
     @extend_schema(
         summary="Rank the next questions for a learner at their live ability",
         description=(
@@ -180,32 +215,7 @@ class NextQuestionView(APIView):
         ),
         request=NextQuestionRequest,
         responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR},
-        examples=[
-            OpenApiExample(
-                "Request",
-                value={"userId": "learner-42", "candidates": ["q0007", "q0012", "q0999"], "count": 2},
-                request_only=True,
-            ),
-            OpenApiExample(
-                "Ranked",
-                value={
-                    "userId": "learner-42",
-                    "version": "v2",
-                    "ability": 0.8123,
-                    "abilitySd": 0.41,
-                    "abilitySource": "live",
-                    "strategy": "max-information",
-                    "questions": [
-                        {"questionId": "q0012", "probability": 0.5421, "information": 0.6122},
-                        {"questionId": "q0007", "probability": 0.8012, "information": 0.2189},
-                    ],
-                    "candidates": 2,
-                    "excluded": 0,
-                    "unknownCandidates": ["q0999"],
-                },
-                response_only=True,
-            ),
-        ],
+        examples=NEXT_QUESTION_EXAMPLES,
     )
     def post(self, request):
         params = NextQuestionRequest(data=request.data)
