@@ -135,18 +135,7 @@ def next_questions(
     abilities, answers = _live_abilities(model, [user_hash])
     ability = abilities[user_hash]
 
-    if module is not None:
-        pool = sorted(set(selectors.module_question_ids(module)))
-        positions = model.question_positions(pool)
-        pool = [q for q, k in zip(pool, positions, strict=True) if k >= 0]
-        if not pool:
-            raise NoCandidates(f"module {module!r} has no question the serving version {version} knows")
-        unknown: list[str] = []
-    else:
-        pool = list(dict.fromkeys(candidates))
-        positions = model.question_positions(pool)
-        unknown = [q for q, k in zip(pool, positions, strict=True) if k < 0]
-        pool = [q for q, k in zip(pool, positions, strict=True) if k >= 0]
+    pool, unknown = _candidate_pool(model, version, candidates=candidates, module=module)
     considered = len(pool)
     if exclude == "answered":
         answered = set(answers.get(user_hash, []))
@@ -158,6 +147,22 @@ def next_questions(
         theta += float(model.deviations([user_hash], [module])[0])
     ranked = _ranked(model, pool, theta, strategy=strategy, target=target, count=count)
     return NextQuestions(version, ability, ranked, considered, excluded, unknown)
+
+
+def _candidate_pool(model, version: str, *, candidates: list[str] | None, module: str | None):
+    """The candidates the serving version knows, and those it does not (given ids only; a module's
+    unknown questions are simply not candidates). ``NoCandidates`` for a module it knows nothing of."""
+    if module is not None:
+        pool = sorted(set(selectors.module_question_ids(module)))
+        positions = model.question_positions(pool)
+        pool = [q for q, k in zip(pool, positions, strict=True) if k >= 0]
+        if not pool:
+            raise NoCandidates(f"module {module!r} has no question the serving version {version} knows")
+        return pool, []
+    pool = list(dict.fromkeys(candidates))
+    positions = model.question_positions(pool)
+    unknown = [q for q, k in zip(pool, positions, strict=True) if k < 0]
+    return [q for q, k in zip(pool, positions, strict=True) if k >= 0], unknown
 
 
 def _ranked(model: StoredModel, pool: list[str], theta: float, **ranking) -> list[RankedQuestion]:
