@@ -84,34 +84,6 @@ def main():
     env = bench_env()
     prepare(env)
     token = add_heavy_learners()
-    candidates = [f"q{k + 1:04d}" for k in range(CANDIDATES)]
-
-    def heavy(k, n):
-        return f"heavy-{(k + n) % HEAVY_LEARNERS}"
-
-    endpoints = (
-        (
-            "predict (model): today",
-            "POST",
-            "/api/mlops/predict",
-            lambda k, n: json.dumps(
-                {"userId": heavy(k, n), "questionId": f"q{n % QUESTIONS + 1:04d}", "ability": "model"}
-            ),
-        ),
-        ("ability", "GET", lambda k, n: f"/api/mlops/learners/{heavy(k, n)}/ability", lambda k, n: None),
-        (
-            "predict (live)",
-            "POST",
-            "/api/mlops/predict",
-            lambda k, n: json.dumps({"userId": heavy(k, n), "questionId": f"q{n % QUESTIONS + 1:04d}"}),
-        ),
-        (
-            f"next-question ({CANDIDATES})",
-            "POST",
-            "/api/mlops/next-question",
-            lambda k, n: json.dumps({"userId": heavy(k, n), "candidates": candidates, "count": 5}),
-        ),
-    )
     results = []
     load_before = os.getloadavg()
     with gunicorn(env) as server:
@@ -125,7 +97,7 @@ def main():
             cpu_ms = (after["cpu"] - before["cpu"]) * 1000 / max(result["requests"], 1)
             return {**result, "server_cpu_ms": cpu_ms, "rss_mib": after["rss_mib"], "peak_mib": after["peak_mib"]}
 
-        for name, method, path, body_for in endpoints:
+        for name, method, path, body_for in endpoints():
             floor = measure("GET", "/healthz", lambda k, n: None)
             result = measure(method, path, body_for)
             results.append({"endpoint": name, "healthz": floor, "result": result})
@@ -135,6 +107,38 @@ def main():
         print(json.dumps({"load_average": [load_before, load_after], "results": results}))
         return
     report(results, args, load_before, load_after)
+
+
+def _heavy(k, n):
+    return f"heavy-{(k + n) % HEAVY_LEARNERS}"
+
+
+def endpoints() -> tuple:
+    """``(name, method, path, body(client, request))`` of each endpoint measured, the heavy learners asking."""
+    candidates = [f"q{k + 1:04d}" for k in range(CANDIDATES)]
+    return (
+        (
+            "predict (model): today",
+            "POST",
+            "/api/mlops/predict",
+            lambda k, n: json.dumps(
+                {"userId": _heavy(k, n), "questionId": f"q{n % QUESTIONS + 1:04d}", "ability": "model"}
+            ),
+        ),
+        ("ability", "GET", lambda k, n: f"/api/mlops/learners/{_heavy(k, n)}/ability", lambda k, n: None),
+        (
+            "predict (live)",
+            "POST",
+            "/api/mlops/predict",
+            lambda k, n: json.dumps({"userId": _heavy(k, n), "questionId": f"q{n % QUESTIONS + 1:04d}"}),
+        ),
+        (
+            f"next-question ({CANDIDATES})",
+            "POST",
+            "/api/mlops/next-question",
+            lambda k, n: json.dumps({"userId": _heavy(k, n), "candidates": candidates, "count": 5}),
+        ),
+    )
 
 
 def report(results, args, load_before, load_after):
