@@ -19,6 +19,11 @@ class ServingView(APIView):
     permission_classes = [permissions.may(permissions.SERVE)]
 
 
+def serving_schema(**kwargs):
+    """A serving endpoint's OpenAPI description: a JSON object, or the error body on 400 and 404."""
+    return extend_schema(responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR}, **kwargs)
+
+
 class PredictItem(StrictSerializer):
     userId = serializers.CharField(max_length=255, trim_whitespace=True)
     questionId = serializers.CharField(max_length=255, trim_whitespace=True)
@@ -59,7 +64,7 @@ PREDICT_EXAMPLES = [
 class PredictView(ServingView):
     max_pairs = 1000
 
-    @extend_schema(
+    @serving_schema(
         summary="P(correct) under the production model, for one pair or a list",
         description=(
             "The learner's ability is live by default: re-scored from their stored answers with the serving "
@@ -67,7 +72,6 @@ class PredictView(ServingView):
             "Each prediction says which in `abilitySource` (live, model, or prior for a learner with nothing known)."
         ),
         request=PredictItem,
-        responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR},
         examples=PREDICT_EXAMPLES,
     )
     def post(self, request):
@@ -106,7 +110,7 @@ ABILITY_EXAMPLES = [
 
 
 class LearnerAbilityView(ServingView):
-    @extend_schema(
+    @serving_schema(
         summary="A learner's live ability under the production model",
         description=(
             "EAP ability and posterior SD from all the learner's stored answers to questions the serving version "
@@ -114,7 +118,6 @@ class LearnerAbilityView(ServingView):
             "training. `source` is `prior` when no answer is usable. `userId` is the app's raw id."
         ),
         operation_id="mlops_learner_ability",
-        responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR},
         examples=ABILITY_EXAMPLES,
     )
     def get(self, request, user_id):
@@ -206,7 +209,7 @@ NEXT_QUESTION_EXAMPLES = [
 
 
 class NextQuestionView(ServingView):
-    @extend_schema(
+    @serving_schema(
         summary="Rank the next questions for a learner at their live ability",
         description=(
             '"max-information" ranks by Fisher information a^2 p (1 - p) at the learner\'s live ability; "target" '
@@ -214,7 +217,6 @@ class NextQuestionView(ServingView):
             '`unknownCandidates`; `"exclude": "answered"` (default) leaves out questions the learner answered.'
         ),
         request=NextQuestionRequest,
-        responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR},
         examples=NEXT_QUESTION_EXAMPLES,
     )
     def post(self, request):
