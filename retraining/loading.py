@@ -8,7 +8,6 @@ hashes and questions' ids are looked up.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from datetime import date, datetime
 
@@ -17,6 +16,7 @@ from django.db import connection
 from django.db.models import BigIntegerField, ExpressionWrapper, F, FloatField, IntegerField, Q, Value
 from django.db.models.functions import Cast, Coalesce
 
+from common.memory import gc_paused
 from training_data.models import Learner, Question, TrainingData
 
 from .answers import AnswerArrays, _digest, _encode, answers_queryset
@@ -43,9 +43,7 @@ def answers_load(
     if with_labels:
         answers = answers.annotate(label=Coalesce("difficulty", Value(float("nan")), output_field=FloatField()))
     queryset = answers.values_list("id", "learner_id", "question_id", "correct", *(["label"] if with_labels else []))
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # no Python object per answer survives, but chunks of rows pass through
-    try:
+    with gc_paused():  # no Python object per answer survives, but chunks of rows pass through
         if connection.vendor == "postgresql":
             columns = _columns_copy(queryset, with_labels)
         elif connection.vendor == "sqlite":
@@ -53,9 +51,6 @@ def answers_load(
         else:
             columns = _columns_orm(queryset, with_labels)
         return _to_arrays(*columns)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _columns_cursor(queryset, with_labels: bool) -> tuple:

@@ -17,11 +17,12 @@ success-rate rule for the heuristic.
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection
+
+from common.memory import gc_paused
 
 from .errors import NoProductionModel
 from .irt import eap_ability, predict_2pl
@@ -108,18 +109,13 @@ class StoredModel:
         settings = (version.config or {}).get("settings") or {}
         # Decoding makes a string and an index entry per learner, none of them garbage: with the
         # collector paused it does not rescan them again and again (about half the load time).
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             return cls(
                 version.summaries or {},
                 parameter_set(version),
                 model_type=version.model_type,
                 quadrature_points=settings.get("quadraturePoints"),
             )
-        finally:
-            if gc_was_enabled:
-                gc.enable()
 
     # ----------------------------------------------------------------------------- questions
     def question_positions(self, question_ids) -> np.ndarray:
