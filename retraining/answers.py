@@ -13,6 +13,7 @@ import numpy as np
 from django.db.models import Q, QuerySet
 
 from training_data.models import TrainingData
+from training_data.recency import newest_first
 
 from .cutoff import Cutoff
 
@@ -26,7 +27,7 @@ def answers_queryset(
 ) -> QuerySet[TrainingData]:
     """The answers a retrain uses: the most recent ``limit`` (answered_at, then id), answered on or
     after ``since`` and before ``until``, within ``keys`` (a range of answer keys, e.g. a cutoff's)."""
-    answers = TrainingData.objects.order_by("-answered_at", "-id")
+    answers = TrainingData.objects.order_by(*newest_first())
     if since is not None:
         answers = answers.filter(answered_at__gte=_moment(since))
     if until is not None:

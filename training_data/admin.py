@@ -11,6 +11,9 @@ from django.utils.http import urlencode
 from common.admin import ReadOnlyModelAdmin
 
 from .models import Learner, Question, TrainingData
+from .recency import newest_first, oldest_first
+
+HEX = "0123456789abcdef"
 
 
 class EstimatedCountPaginator(Paginator):
@@ -92,7 +95,7 @@ class TrainingDataAdmin(ReadOnlyModelAdmin):
     change_list_template = "admin/training_data/trainingdata/change_list.html"
     search_fields = ("=question__question_id",)  # the search itself is get_search_results'
     search_help_text = "Exact question id or module, or the start of a learner's hash (at least 6 characters)."
-    ordering = ("-answered_at", "-id")
+    ordering = ("-answered_at", "-id")  # in the form the database's index serves: get_ordering
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 50
@@ -109,6 +112,9 @@ class TrainingDataAdmin(ReadOnlyModelAdmin):
     def short_user(self, obj):
         return obj.learner.hash[:10]
 
+    def get_ordering(self, request):
+        return newest_first()
+
     def get_search_results(self, request, queryset, search_term):
         """Answers of the questions with that id or module, or of the learners whose hash starts with
         it: the few matching keys are found in their own tables first, so no join scans the answers."""
@@ -117,8 +123,12 @@ class TrainingDataAdmin(ReadOnlyModelAdmin):
             return queryset, False
         questions = Question.objects.filter(Q(question_id=term) | Q(module=term)).values("pk")
         found = Q(question__in=questions)
-        if len(term) >= 6:
-            found |= Q(learner__in=Learner.objects.filter(hash__startswith=term.lower()).values("pk")[:100])
+        prefix = term.lower()
+        if len(prefix) >= 6 and set(prefix) <= set(HEX):
+            # Hashes are hex: those starting with the prefix are the range [prefix, prefix + "g"),
+            # which the hash's unique index serves (PostgreSQL keeps no pattern index on it).
+            hashes = Learner.objects.filter(hash__gte=prefix, hash__lt=prefix + "g")
+            found |= Q(learner__in=hashes.values("pk")[:100])
         return queryset.filter(found), False
 
     def changelist_view(self, request, extra_context=None):
@@ -143,11 +153,11 @@ def answer_date_hierarchy(params) -> dict:
     next), whatever the data or the requested period.
     """
     answers = TrainingData.objects.order_by()
-    times = answers.order_by("answered_at").values_list("answered_at", flat=True)
+    times = answers.order_by(*oldest_first()).values_list("answered_at", flat=True)
     first = times.first()
     if first is None:
         return {"links": [], "back": None}
-    last = answers.order_by("-answered_at").values_list("answered_at", flat=True).first()
+    last = answers.order_by(*newest_first()).values_list("answered_at", flat=True).first()
     start, end = params.get("answered_at__gte", ""), params.get("answered_at__lt", "")
     try:
         lower, upper = date.fromisoformat(start[:10]), date.fromisoformat(end[:10])

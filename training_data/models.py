@@ -3,6 +3,7 @@ from django.db import models
 from django.utils import timezone
 
 from .fields import TimestampField
+from .recency import day_bounded
 
 # Learners and questions get 4-byte keys on SQL databases (each answer references both: PostgreSQL
 # packs them in 8 bytes instead of 16); MongoDB keeps its ObjectId keys (DEFAULT_AUTO_FIELD there).
@@ -41,6 +42,8 @@ class TrainingData(models.Model):
     """One anonymised answer of a learner to a question: keys and what is per answer only.
 
     Fields are declared widest first, so that PostgreSQL packs the row without alignment padding.
+    The indexes below are SQLite's (and the model state's); PostgreSQL plays the same roles with
+    smaller structures (:mod:`training_data.postgresql_layout`).
     """
 
     answered_at = TimestampField()
@@ -78,3 +81,7 @@ class TrainingData(models.Model):
     @property
     def module(self) -> str:
         return self.question.module
+
+
+# Ranges of answered_at are also bounded by day on PostgreSQL, where the index holds the day.
+day_bounded(TrainingData._meta.get_field("answered_at"))

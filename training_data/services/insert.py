@@ -160,9 +160,8 @@ def _insert_postgresql(keyed):
         with raw.copy(f"COPY answers_incoming ({columns}) FROM STDIN") as copy:
             for row in keyed:
                 copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM answers_incoming ON CONFLICT (event_key) DO NOTHING"
-        )
+        # No conflict target: on PostgreSQL the event key is unique through an exclusion constraint.
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM answers_incoming ON CONFLICT DO NOTHING")
         inserted = cursor.rowcount
         cursor.execute("TRUNCATE answers_incoming")
         return inserted
