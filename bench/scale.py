@@ -6,8 +6,9 @@ Run by bench/run.py (``--only scale [--scale-answers 1000000,5000000]``); every 
 process, whose peak resident memory (``ru_maxrss``) is reported:
 
 scale.py prepare N     a fresh database with N demo answers, a million at a time (20,000 learners, 2,000 questions)
-scale.py old N         the same answers copied into the old denormalised table, with its indexes
-scale.py sizes N       bytes per answer: tables + indexes (SQLite dbstat, pg_total_relation_size)
+scale.py old N         the same answers copied into the old denormalised table, with its indexes; on PostgreSQL
+                       also into the normalised table with the B-trees it had before its compact indexes
+scale.py sizes N       bytes per answer: tables + indexes (SQLite dbstat, pg_total_relation_size), and each part
 scale.py load_new N    load the newest N answers as the retrain does, then fit the 2PL on them
 scale.py load_old N    the same with the old table and the old loader (one string per cell)
 scale.py retrain N     ``retrain --limit N`` end to end (no deploy)
@@ -24,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD = "bench_old_answers"
+BTREE = "bench_btree_answers"  # PostgreSQL: the normalised answers with their former B-trees
+BTREE_LEARNERS = "bench_btree_learners"
+NEW_TABLES = ["training_data_trainingdata", "training_data_learner", "training_data_question"]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from children import backends, child_env, child_json  # noqa: E402
@@ -33,22 +37,38 @@ from children import backends, child_env, child_json  # noqa: E402
 def section_scale(args):
     sizes = [int(size) for size in str(args.scale_answers).split(",") if size.strip()]
     wanted = {name.strip().lower() for name in str(args.scale_backends).split(",")}
-    rows = []
+    rows, parts = [], []
     for label, url in backends(Path(args.workdir) / "bench-scale.sqlite3"):
         if label.lower() not in wanted:
             continue
         env = child_env(url)
         for n in sizes:
             try:
-                rows.append(_measure(label, n, env))
+                row, measured = _measure(label, n, env)
+                rows.append(row)
+                parts.append((label, n, measured))
                 print("  measured:", " | ".join(rows[-1]), f"(load average {os.getloadavg()[0]:.1f})", flush=True)
             except RuntimeError as error:
                 print(f"\n## scale on {label} at {n:,} skipped: {error}")
-    header = ["backend", "answers", "B/answer", "(old)", "load s", "(old)", "fit s", "retrain s", "x fit"]
+    header = ["backend", "answers", "B/answer", "(old)", "(B-trees)", "load s", "(old)", "fit s", "retrain s", "x fit"]
     header += ["retrain peak MiB", "load+fit peak MiB", "(old)", "demo answers/s"]
     table_print(f"Answers at scale (load average {os.getloadavg()[0]:.1f} at the end)", header, rows)
     print("  (old) = today's denormalised table and loader on the same answers, measured in the same run;")
+    print("  (B-trees) = PostgreSQL: the same normalised answers with the B-tree indexes they had before;")
     print("  fit = the 2PL alone on the loaded arrays; x fit = end-to-end retrain over the fit alone (target <= 2.5)")
+    for label, n, measured in parts:
+        _parts_print(label, n, measured)
+
+
+def _parts_print(label, n, sizes):
+    """Bytes per answer of each table and index, per layout measured (target: total <= 150)."""
+    print(f"\n## Where the bytes go: {label}, {n:,} answers (bytes per answer)")
+    for layout, title in (("new", "today"), ("btree", "B-trees of before (same answers)"), ("old", "denormalised")):
+        if layout not in sizes:
+            continue
+        named = sorted(sizes[f"{layout}_parts"].items(), key=lambda item: -item[1])
+        shown = ", ".join(f"{name} {size / n:.1f}" for name, size in named if size / n >= 0.05)
+        print(f"  {title}: {sizes[layout] / n:.1f} = {shown}")
 
 
 def _measure(label, n, env) -> list:
@@ -62,6 +82,7 @@ def _measure(label, n, env) -> list:
         f"{n:,}",
         f"{sizes['new'] / n:.0f}",
         f"{sizes['old'] / n:.0f}",
+        f"{sizes['btree'] / n:.0f}" if "btree" in sizes else "-",
         f"{new['load']:.2f}",
         f"{old['load']:.2f}",
         f"{new['fit']:.2f}",
@@ -71,7 +92,7 @@ def _measure(label, n, env) -> list:
         f"{new['peak_mib']:.0f}",
         f"{old['peak_mib']:.0f}",
         f"{prepared['insert_rate']:,.0f}",
-    ]
+    ], sizes
 
 
 def table_print(title, header, rows):
@@ -104,6 +125,8 @@ def prepare(n):
     database_reset()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {OLD}")
+        cursor.execute(f"DROP TABLE IF EXISTS {BTREE}")
+        cursor.execute(f"DROP TABLE IF EXISTS {BTREE_LEARNERS}")
     TrainingData.objects.all().delete()
     Learner.objects.all().delete()
     Question.objects.all().delete()
@@ -154,6 +177,21 @@ _OLD_INDEXES = [
 ]
 
 
+_BTREE_DDL = [
+    # The normalised answers and learners as migration 0003 left them on PostgreSQL (its B-trees and
+    # the learner hash's pattern index), indexes first, filled in key order as the writers store them.
+    f"CREATE TABLE {BTREE} (LIKE training_data_trainingdata)",
+    f"ALTER TABLE {BTREE} ADD PRIMARY KEY (id), ADD UNIQUE (event_key)",
+    f"CREATE INDEX btree_answered_idx ON {BTREE} (answered_at)",
+    f"CREATE INDEX btree_learner_idx ON {BTREE} (learner_id, question_id, correct)",
+    f"INSERT INTO {BTREE} SELECT * FROM training_data_trainingdata ORDER BY id",
+    f"CREATE TABLE {BTREE_LEARNERS} (LIKE training_data_learner)",
+    f"ALTER TABLE {BTREE_LEARNERS} ADD PRIMARY KEY (id), ADD UNIQUE (hash)",
+    f"CREATE INDEX btree_learner_hash_like ON {BTREE_LEARNERS} (hash varchar_pattern_ops)",
+    f"INSERT INTO {BTREE_LEARNERS} SELECT * FROM training_data_learner ORDER BY id",
+]
+
+
 def old(n):
     """The old table, its indexes created first (as they were while answers arrived), then filled
     with the same answers in key order; event ids as the demo generator writes them."""
@@ -177,32 +215,47 @@ def old(n):
             "JOIN training_data_learner l ON l.id = a.learner_id JOIN training_data_question q ON q.id = a.question_id "
             "ORDER BY a.id"
         )
+        if vendor == "postgresql":
+            for statement in _BTREE_DDL:
+                cursor.execute(statement)
     _analyze()
     return {"seconds": time.perf_counter() - start}
 
 
 def sizes(n):
+    """Bytes of each layout: its total and each part (a table's rows, each of its indexes)."""
     from django.db import connection
 
-    new_tables = ["training_data_trainingdata", "training_data_learner", "training_data_question"]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            total = "SELECT SUM(pg_total_relation_size(t::regclass)) FROM unnest(%s::text[]) t"
-            cursor.execute(total, [new_tables])
-            new = cursor.fetchone()[0]
-            cursor.execute(total, [[OLD]])
-            return {"new": int(new), "old": int(cursor.fetchone()[0])}
+            layouts = {"new": NEW_TABLES, "old": [OLD], "btree": [BTREE, BTREE_LEARNERS, "training_data_question"]}
+            return _totals({name: _pg_parts(cursor, tables) for name, tables in layouts.items()})
         cursor.execute("SELECT tbl_name, name FROM sqlite_master WHERE type IN ('table', 'index')")
         owner = dict((name, table) for table, name in cursor.fetchall())
         cursor.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")
-        used = {"new": 0, "old": 0}
+        parts = {"new": {}, "old": {}}
         for name, size in cursor.fetchall():
             table = owner.get(name, name)
-            if table in new_tables:
-                used["new"] += size
-            elif table == OLD:
-                used["old"] += size
-        return used
+            if table in NEW_TABLES or table == OLD:
+                parts["new" if table in NEW_TABLES else "old"][name] = size
+        return _totals(parts)
+
+
+def _pg_parts(cursor, tables) -> dict:
+    """Each table (rows, TOAST and maps) and each of its indexes, in bytes."""
+    cursor.execute(
+        "SELECT c.relname, pg_table_size(c.oid) FROM pg_class c WHERE c.oid = ANY(%s::regclass[]) "
+        "UNION ALL SELECT i.relname, pg_total_relation_size(i.oid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = ANY(%s::regclass[])",
+        [tables, tables],
+    )
+    return dict(cursor.fetchall())
+
+
+def _totals(parts: dict) -> dict:
+    return {**{name: sum(named.values()) for name, named in parts.items()}} | {
+        f"{name}_parts": named for name, named in parts.items()
+    }
 
 
 def load_new(n):
