@@ -21,6 +21,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from common import sql
+
 
 class RefreshSerializer(TokenRefreshSerializer):
     """simplejwt's refresh, refusing a token issued before its user's password changed."""
@@ -63,31 +65,19 @@ class AuthenticationScheme(SimpleJWTScheme):
     target_class = "mlops_site.tokens.Authentication"
 
 
-_user_query: dict[str, tuple] = {}
-
-
 def token_user(user_id):
     """The user a token names, or None: the ORM's query, compiled once per database and its
     columns converted as the ORM does (SQLite and PostgreSQL; other databases use the ORM)."""
     User = get_user_model()
     field = User._meta.get_field(api_settings.USER_ID_FIELD)
-    if connection.vendor not in ("sqlite", "postgresql"):
+    if not sql.compiled():
         return User.objects.filter(**{field.name: user_id}).first()
     try:
         value = field.get_db_prep_value(field.to_python(user_id), connection)
     except (ValidationError, TypeError, ValueError):  # not a value of the id field: nobody
         return None
-    if connection.alias not in _user_query:
-        compiler = User.objects.filter(**{field.name: value}).query.get_compiler(using=connection.alias)
-        sql, params = compiler.as_sql()
-        if len(params) != 1:
-            raise RuntimeError(f"the user query has {len(params)} parameters, expected one: {sql}")
-        converters = compiler.get_converters([column for column, _, _ in compiler.select])
-        _user_query[connection.alias] = (sql, converters, [f.attname for f in User._meta.concrete_fields])
-    sql, converters, names = _user_query[connection.alias]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value])
-        row = cursor.fetchone()
+    text, converters, names = sql.statement("token user", lambda: _user_statement(User, field, value))
+    row = sql.fetch_one(text, [value])
     if row is None:
         return None
     row = list(row)
@@ -95,6 +85,16 @@ def token_user(user_id):
         for convert in functions:
             row[position] = convert(row[position], expression, connection)
     return User.from_db(connection.alias, names, row)
+
+
+def _user_statement(User, field, value) -> tuple[str, dict, list[str]]:
+    """The user query's SQL (one parameter: the id), its columns' converters and the field names."""
+    compiler = User.objects.filter(**{field.name: value}).query.get_compiler(using=connection.alias)
+    text, params = compiler.as_sql()
+    if len(params) != 1:
+        raise RuntimeError(f"the user query has {len(params)} parameters, expected one: {text}")
+    converters = compiler.get_converters([column for column, _, _ in compiler.select])
+    return text, converters, [f.attname for f in User._meta.concrete_fields]
 
 
 def _note_credential_change(sender, instance, update_fields=None, **kwargs):

@@ -14,6 +14,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.permissions import BasePermission
 
+from common import sql
+
 DEPLOY = "deploy"
 RETRAIN = "retrain"
 SERVE = "serve predictions"
@@ -47,15 +49,14 @@ def holds(user, permission: str) -> bool:
         return False
     if user.is_superuser:
         return True
-    if list(settings.AUTHENTICATION_BACKENDS) != [MODEL_BACKEND] or connection.vendor not in ("sqlite", "postgresql"):
+    if list(settings.AUTHENTICATION_BACKENDS) != [MODEL_BACKEND] or not sql.compiled():
         return user.has_perm(permission)
     app_label, codename = permission.split(".", 1)
-    with connection.cursor() as cursor:
-        cursor.execute(_permission_sql(), [app_label, codename, user.pk, user.pk])
-        return cursor.fetchone() is not None
+    return (
+        sql.fetch_one(sql.statement("permission", _permission_sql), [app_label, codename, user.pk, user.pk]) is not None
+    )
 
 
-@cache
 def _permission_sql() -> str:
     """Does this user hold (app_label, codename) directly or through a group? Names from the models."""
     from django.contrib.auth.models import Group, Permission
