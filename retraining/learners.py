@@ -1,18 +1,22 @@
 """Serving the adaptive quiz between retrains: live abilities, predictions with them, next questions.
 
 The serving version's item parameters stay fixed (they are cached per version in this process);
-each learner is re-scored from their stored answers on every request, never cached.
+each learner is re-scored from their stored answers on every request (:mod:`retraining.live`: the
+answers newer than those already scored are read, and all of them when any older one changed).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from training_data.anonymise import hash_user_id
 
 from . import selectors
 from .errors import RetrainingError
 from .irt import information, rank_items
+from .live import live_abilities
 from .serving import Ability, StoredModel, production_model
 
 ABILITY_SOURCES = ("live", "model")
@@ -26,14 +30,10 @@ class NoCandidates(RetrainingError):
     code = "no_candidates"
 
 
-def _live_abilities(model: StoredModel, user_hashes) -> tuple[dict[str, Ability], dict[str, list[str]]]:
-    """Each learner's live ability, and the questions each has answered (one query for all)."""
-    counts = selectors.learner_answer_counts(set(user_hashes))
-    abilities = {}
-    for user_hash in set(user_hashes):
-        questions, answers, right = counts.get(user_hash, ([], [], []))
-        abilities[user_hash] = model.live_ability(questions, right, counts=answers)
-    return abilities, {user_hash: questions for user_hash, (questions, _, _) in counts.items()}
+def _live_abilities(model: StoredModel, user_hashes) -> tuple[dict[str, Ability], dict[str, set[str]]]:
+    """Each learner's live ability, and the questions each has answered."""
+    scored = live_abilities(model, model.key, user_hashes)
+    return {h: ability for h, (ability, _) in scored.items()}, {h: answered for h, (_, answered) in scored.items()}
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ def predictions(
     Source "live" re-scores each learner from their stored answers (one query for all of them);
     "model" keeps the ability the version's training left (the prior for learners it never saw).
     ``modules`` (one per pair, None where unknown) adds a module version's deviation of the
-    learner in that module; without it, or in a module the learner never answered in, the
-    overall ability is used.
+    learner in that module (live, from the same answers, with a live ability); without it, or in a
+    module the learner never answered in, the overall ability is used.
     """
     version, model = production_model()
     hashes = [hash_user_id(user_id) for user_id, _, _ in pairs]
@@ -77,8 +77,19 @@ def predictions(
     abilities = [
         live[h] if source == "live" else model.model_ability(h) for h, (_, _, source) in zip(hashes, pairs, strict=True)
     ]
+    deviations = None
+    if modules is not None and model.module_spread is not None:  # live: the live deviations
+        stored = model.deviations(hashes, modules)
+        deviations = [
+            stored[k] if ability.source == "model" else ability.deviations.get(module, 0.0)
+            for k, (ability, module) in enumerate(zip(abilities, modules, strict=True))
+        ]
     prediction = model.predict(
-        hashes, [q for _, q, _ in pairs], abilities=[a.ability for a in abilities], modules=modules
+        hashes,
+        [q for _, q, _ in pairs],
+        abilities=[a.ability for a in abilities],
+        modules=modules,
+        deviations=deviations,
     )
     return version, [
         PairPrediction(user_id, question_id, float(p), ability, bool(cold_q))
@@ -117,8 +128,9 @@ def next_questions(
 ) -> NextQuestions:
     """Rank candidate questions for a learner at their live ability.
 
-    Candidates are the given question ids, or the questions of ``module`` (ranked at the learner's
-    ability in that module when the version has module deviations, as predict does); those the serving
+    Candidates are the given question ids, or the questions of ``module``; with a version that has
+    module deviations each is ranked at the learner's ability in its module (``module``, or the module
+    a given question is stored under), as predict with that module does; those the serving
     version does not know are reported in ``unknown`` (they have no parameters to rank by), and
     with ``exclude="answered"`` those the learner already answered are left out.
     "max-information" puts first the largest Fisher information a^2 p (1 - p); "target" the
@@ -132,19 +144,16 @@ def next_questions(
         raise RetrainingError(f"exclude must be one of {', '.join(EXCLUDE)}, got {exclude!r}")
     version, model = production_model()
     user_hash = hash_user_id(user_id)
-    abilities, answers = _live_abilities(model, [user_hash])
+    abilities, answered = _live_abilities(model, [user_hash])
     ability = abilities[user_hash]
 
     pool, unknown = _candidate_pool(model, version, candidates=candidates, module=module)
     considered = len(pool)
     if exclude == "answered":
-        answered = set(answers.get(user_hash, []))
-        pool = [q for q in pool if q not in answered]
+        pool = [q for q in pool if q not in answered[user_hash]]
     excluded = considered - len(pool)
 
-    theta = ability.ability
-    if module is not None:  # as predict with a module: the learner's ability in it (their deviation added)
-        theta += float(model.deviations([user_hash], [module])[0])
+    theta = _abilities_at(model, ability, pool, module)
     ranked = _ranked(model, pool, theta, strategy=strategy, target=target, count=count)
     return NextQuestions(version, ability, ranked, considered, excluded, unknown)
 
@@ -165,12 +174,25 @@ def _candidate_pool(model, version: str, *, candidates: list[str] | None, module
     return [q for q, k in zip(pool, positions, strict=True) if k >= 0], unknown
 
 
-def _ranked(model: StoredModel, pool: list[str], theta: float, **ranking) -> list[RankedQuestion]:
-    """The known questions of ``pool``, best first at ability ``theta``, at most ``count`` of them."""
+def _abilities_at(model: StoredModel, ability: Ability, pool: list[str], module: str | None):
+    """The learner's ability at each candidate: the overall one, plus under a version with module
+    deviations their live deviation in the candidate's module (``module``, else the one module the
+    question is stored under; none for a question stored under several)."""
+    if model.module_spread is None:
+        return ability.ability
+    if module is not None:
+        return ability.ability + ability.deviations.get(module, 0.0)
+    modules = selectors.question_modules(pool)
+    return ability.ability + np.array([ability.deviations.get(modules.get(q), 0.0) for q in pool])
+
+
+def _ranked(model: StoredModel, pool: list[str], theta, **ranking) -> list[RankedQuestion]:
+    """The known questions of ``pool``, best first at ability ``theta`` (one, or one per question),
+    at most ``count`` of them."""
     if not pool:
         return []
     count = ranking.pop("count")
     a, d = model.item_parameters(model.question_positions(pool))
     order = rank_items(a, d, theta, **ranking)[:count]
-    p, info = information(a[order], d[order], theta)
+    p, info = information(a[order], d[order], theta[order] if np.ndim(theta) else theta)
     return [RankedQuestion(pool[k], float(pk), float(ik)) for k, pk, ik in zip(order, p, info, strict=True)]

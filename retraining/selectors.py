@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
-from django.db import connection
 from django.db.models import Count, IntegerField, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from training_data.models import Question, TrainingData
+from common import sql
+from training_data.models import Learner, Question, TrainingData
 
 # The answers as numpy arrays live in their own module; reads of them are reached from here too.
 from .answers import AnswerArrays, answers_concat, answers_given, answers_queryset
@@ -110,51 +109,74 @@ def deployed_version_names() -> set[str]:
 
 
 # ----------------------------------------------------------------------------- one learner
-def _learner_counts_query(user_hashes: list[str]) -> QuerySet:
-    # Answers are found by learner key in the covering index (learner, question, correct): the
-    # table itself is not read; each question's id comes from its own small table.
+def _learner_groups_query(user_hashes: list[str]) -> QuerySet:
+    # Answers are found by learner key in the index on the learner; each question's id and module
+    # come from its own small table.
     return (
         TrainingData.objects.filter(learner__hash__in=user_hashes)
-        .values_list("learner__hash", "question__question_id")
+        .values_list("learner__hash", "question__question_id", "question__module")
         .annotate(answers=Count("*"), right=Sum(Cast("correct", IntegerField())))
         .order_by()
     )
 
 
-# Compiled SQL of the one-learner read, per database: building it through the ORM costs more
-# than running it, and every serving request makes it.
-_one_learner_sql: dict[str, str] = {}
-
-
-def learner_answer_counts(user_hashes) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
-    """Per learner: the questions they answered, how many times, and how many times right.
+def learner_answer_groups(user_hashes) -> dict[str, list[tuple[str, str, int, int]]]:
+    """Per learner: (question id, module, answers, right answers) of each question they answered.
 
     One grouped query through the index on the learner; learners without answers are absent.
     """
-    user_hashes = list(user_hashes)
-    if connection.vendor in ("sqlite", "postgresql"):
-        if len(user_hashes) == 1:
-            if connection.alias not in _one_learner_sql:
-                _one_learner_sql[connection.alias] = _learner_counts_query(["-"]).query.sql_with_params()[0]
-            sql, params = _one_learner_sql[connection.alias], user_hashes
-        else:
-            sql, params = _learner_counts_query(user_hashes).query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-    else:
-        rows = list(_learner_counts_query(user_hashes))
+    query = _learner_groups_query(list(user_hashes))
+    rows = sql.fetch_all(*query.query.sql_with_params()) if sql.compiled() else list(query)
     grouped: dict[str, list] = {}
-    for user_hash, question_id, answers, right in rows:
-        grouped.setdefault(user_hash, []).append((question_id, answers, right))
-    return {
-        user_hash: (
-            [question for question, _, _ in entries],
-            np.fromiter((n for _, n, _ in entries), np.float64, len(entries)),
-            np.fromiter((r for _, _, r in entries), np.float64, len(entries)),
-        )
-        for user_hash, entries in grouped.items()
-    }
+    for user_hash, question_id, module, answers, right in rows:
+        grouped.setdefault(user_hash, []).append((question_id, module, int(answers), int(right)))
+    return grouped
+
+
+def learner_answers_after(user_hash: str, after: int) -> tuple[tuple[int, int, int], list[tuple]]:
+    """A learner's answers with a key above ``after``, per question: (question id, module, answers,
+    right answers, sum of their keys); and, from the same statement (one snapshot), the count, the
+    sum of the keys and the largest key of all their answers. Compiled SQL only (see common.sql)."""
+    totals = (0, 0, 0)
+    rows = []
+    for question_id, module, answers, key_sum, last, right in sql.fetch_all(
+        sql.statement("learner answers after", _answers_after_sql), [user_hash, user_hash, after]
+    ):
+        if question_id is None:
+            totals = (int(answers), int(key_sum or 0), int(last or 0))
+        else:
+            rows.append((question_id, module, int(answers), int(right), int(key_sum)))
+    return totals, rows
+
+
+def _answers_after_sql() -> str:
+    """The totals row (question id NULL) and the newer answers grouped by question, in one UNION ALL."""
+    answers, key, learner_key = (
+        sql.table(TrainingData),
+        sql.quoted(TrainingData, "id"),
+        sql.quoted(TrainingData, "learner"),
+    )
+    learner = f"(SELECT {sql.quoted(Learner, 'id')} FROM {sql.table(Learner)} WHERE {sql.quoted(Learner, 'hash')} = %s)"
+    question_id, module = sql.quoted(Question, "question_id"), sql.quoted(Question, "module")
+    correct = sql.quoted(TrainingData, "correct")
+    return (
+        f"SELECT NULL, NULL, COUNT(*), SUM(a.{key}), MAX(a.{key}), NULL"
+        f" FROM {answers} a WHERE a.{learner_key} = {learner}"
+        f" UNION ALL SELECT q.{question_id}, q.{module}, COUNT(*), SUM(a.{key}), NULL,"
+        f" SUM(CASE WHEN a.{correct} THEN 1 ELSE 0 END) FROM {answers} a JOIN {sql.table(Question)} q"
+        f" ON q.{sql.quoted(Question, 'id')} = a.{sql.quoted(TrainingData, 'question')}"
+        f" WHERE a.{learner_key} = {learner} AND a.{key} > %s GROUP BY q.{question_id}, q.{module}"
+    )
+
+
+def question_modules(question_ids) -> dict[str, str]:
+    """The module each question is stored under, for those stored under exactly one."""
+    modules: dict[str, set[str]] = {}
+    for question_id, module in Question.objects.filter(question_id__in=list(question_ids)).values_list(
+        "question_id", "module"
+    ):
+        modules.setdefault(question_id, set()).add(module)
+    return {question_id: found.pop() for question_id, found in modules.items() if len(found) == 1}
 
 
 def module_question_ids(module: str) -> list[str]:

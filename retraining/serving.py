@@ -10,23 +10,23 @@ the answer's module (0 for a module the learner never answered in: the overall a
 an unseen question of a known module that module's mean difficulty. Every caller may pass the
 answers' modules; versions without deviations ignore them.
 
-Between retrains a learner can also be re-scored from their stored answers with the version's
-items held fixed (:meth:`StoredModel.live_ability`): the training E-step for IRT versions, the
-success-rate rule for the heuristic.
+Between retrains a learner is re-scored from their stored answers with the version's items held
+fixed (:mod:`retraining.live`), with the tables :class:`StoredModel` keeps for it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
-from django.db import connection
 
+from common import sql
 from common.memory import gc_paused
 
 from .errors import NoProductionModel
-from .irt import eap_ability, predict_2pl
-from .irt.heuristic import ability_from_success_rate
+from .irt import NodeTables, predict_2pl
 from .models import ModelVersion
 from .parameter_set import ParameterSet
 from .parameter_store import parameter_set
@@ -50,7 +50,8 @@ class Ability:
 
     ``source`` is "live" (re-scored from their stored answers), "model" (as the version's training
     left it) or "prior" (nothing known: the prior mean). ``answers`` counts the answers used,
-    ``skipped`` those to questions the version does not know.
+    ``skipped`` those to questions the version does not know. A live ability under a version with
+    module deviations carries the learner's live deviation in each module they answered in.
     """
 
     ability: float
@@ -58,6 +59,7 @@ class Ability:
     source: str
     answers: int = 0
     skipped: int = 0
+    deviations: Mapping[str, float] = field(default_factory=dict)
 
 
 class StoredModel:
@@ -74,6 +76,7 @@ class StoredModel:
         arrays = arrays if arrays is not None else ParameterSet()
         cold = summaries.get("coldStart") or {}
         self.parameters = arrays
+        self.key = None  # (pk, version, training completed at) once kept per process
         self.model_type = model_type
         self.quadrature_points = quadrature_points or DEFAULT_QUADRATURE_POINTS
         self.question_ids = arrays.question_ids
@@ -91,6 +94,7 @@ class StoredModel:
             cold.get("discrimination", self._discrimination.mean() if has_questions else 1.0)
         )
         self._modules_setup(arrays)
+        self._module_spread = (summaries.get("modules") or {}).get("deviationSpread") if arrays.has_modules else None
 
     def _modules_setup(self, arrays: ParameterSet) -> None:
         """Module deviations as sorted (learner, module) keys, and the modules' mean difficulties."""
@@ -135,29 +139,16 @@ class StoredModel:
         sd = float(self._ability_sd[k])
         return Ability(float(self._ability[k]), None if np.isnan(sd) else sd, "model")
 
-    def live_ability(self, question_ids, correct, counts=None) -> Ability:
-        """Re-score a learner from their answers with this version's items held fixed.
+    # ----------------------------------------------------------------------------- live scores
+    @cached_property
+    def node_tables(self) -> NodeTables:
+        """The items' logits and log P(wrong) at the quadrature nodes (live EAP abilities)."""
+        return NodeTables(self._discrimination, self._intercept, quadrature_points=self.quadrature_points)
 
-        One entry per answer (``correct`` 0/1), or with ``counts`` one per question (``counts``
-        answers, ``correct`` of them right). Answers to questions the version does not know are
-        counted in ``skipped`` and left out; with none left the learner gets the prior. IRT
-        versions use the training E-step over the same quadrature and N(0, 1) prior (so on the
-        training answers this is the stored ability); the heuristic applies its success-rate rule.
-        """
-        positions = self.question_positions(question_ids)
-        right = np.asarray(correct, dtype=np.float64)
-        total = np.ones(right.size) if counts is None else np.asarray(counts, dtype=np.float64)
-        known = positions >= 0
-        used, skipped = int(total[known].sum()), int(total[~known].sum())
-        if used == 0:
-            prior = self.model_ability("")  # nobody: the prior
-            return Ability(prior.ability, prior.ability_sd, "prior", 0, skipped)
-        if self.model_type == "heuristic":
-            ability = float(ability_from_success_rate(right[known].sum() / used))
-            return Ability(ability, None, "live", used, skipped)
-        a, d = self.item_parameters(positions[known])
-        ability, sd = eap_ability(a, d, right[known], counts=total[known], quadrature_points=self.quadrature_points)
-        return Ability(ability, sd, "live", used, skipped)
+    @property
+    def module_spread(self) -> float | None:
+        """The spread of module deviations a module version was trained with (None for other versions)."""
+        return self._module_spread
 
     # ---------------------------------------------------------------------------- prediction
     def deviations(self, user_hashes, modules) -> np.ndarray:
@@ -175,19 +166,27 @@ class StoredModel:
         known = (users >= 0) & (where >= 0) & (table[found] == keys)
         return np.where(known, self._deviation_values[found], 0.0)
 
-    def predict(self, user_hashes, question_ids, abilities=None, modules=None) -> Prediction:
+    def predict(self, user_hashes, question_ids, abilities=None, modules=None, deviations=None) -> Prediction:
         """P(correct) per pair; ``abilities`` (one per pair) replaces the stored overall ones when
-        given; ``modules`` (one per pair) adds the learners' module deviations, if the version has any."""
+        given; ``modules`` (one per pair) adds the learners' module deviations, if the version has any:
+        the stored ones, or ``deviations`` (one per pair) when given."""
         question_index = self.question_positions(question_ids)
         if modules is not None:
             user_hashes, modules = list(user_hashes), list(modules)
         if abilities is None:
             user_index = np.fromiter((self._user_index.get(u, -1) for u in user_hashes), np.int64)
-            return self._predict(user_index, question_index, user_hashes=user_hashes, modules=modules)
+            return self._predict(
+                user_index, question_index, user_hashes=user_hashes, modules=modules, deviations=deviations
+            )
         # One ability per pair: pair k is "user" k.
         ability = np.asarray(abilities, dtype=np.float64)
         return self._predict(
-            np.arange(ability.size), question_index, ability=ability, user_hashes=user_hashes, modules=modules
+            np.arange(ability.size),
+            question_index,
+            ability=ability,
+            user_hashes=user_hashes,
+            modules=modules,
+            deviations=deviations,
         )
 
     def predict_answers(self, data: AnswerArrays) -> Prediction:
@@ -202,7 +201,13 @@ class StoredModel:
         return self._predict(users[data.users], questions[data.items], user_hashes=user_hashes, modules=modules)
 
     def _predict(
-        self, user_index: np.ndarray, question_index: np.ndarray, ability=None, user_hashes=None, modules=None
+        self,
+        user_index: np.ndarray,
+        question_index: np.ndarray,
+        ability=None,
+        user_hashes=None,
+        modules=None,
+        deviations=None,
     ) -> Prediction:
         ability = self._ability if ability is None else ability
         cold_user = user_index < 0
@@ -213,7 +218,9 @@ class StoredModel:
             overall = np.where(
                 cold_user, self._cold_ability, ability[np.maximum(user_index, 0)] if ability.size else 0.0
             )
-            ability = overall + self.deviations(user_hashes, modules)
+            if deviations is None:
+                deviations = self.deviations(user_hashes, modules)
+            ability = overall + np.asarray(deviations, dtype=np.float64)
             user_index = np.arange(ability.size)
             # An unseen question of a known module is that module's mean item.
             module_names = self._cold_modules
@@ -247,6 +254,7 @@ def _cached(key: tuple) -> StoredModel:
     model = _cache.get(key)
     if model is None:
         model = StoredModel.from_version(ModelVersion.objects.only("summaries", "model_type", "config").get(pk=key[0]))
+        model.key = key
         if len(_cache) >= _CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
         _cache[key] = model
@@ -269,15 +277,7 @@ _SERVING = ModelVersion.objects.filter(is_production=True).values_list("pk", "ve
 
 
 def _serving_key() -> tuple | None:
-    """(pk, version, training completed at) of the serving version: asked on every serving request,
-    so its SQL is compiled once (the ORM would rebuild it each time, most of the lookup's cost)."""
-    if connection.vendor not in ("sqlite", "postgresql"):
+    """(pk, version, training completed at) of the serving version: asked on every serving request."""
+    if not sql.compiled():
         return _SERVING.first()
-    if connection.alias not in _serving_sql:
-        _serving_sql[connection.alias] = _SERVING.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(*_serving_sql[connection.alias])
-        return cursor.fetchone()
-
-
-_serving_sql: dict[str, tuple] = {}
+    return sql.fetch_one(*sql.statement("serving version", _SERVING.query.sql_with_params))

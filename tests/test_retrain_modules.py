@@ -3,16 +3,19 @@
 import io
 import json
 import math
+from datetime import timedelta
 
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
-from retraining import selectors, services
+from retraining import learners, selectors, services
 from retraining.models import ModelVersion
 from retraining.serving import StoredModel
 from training_data.anonymise import hash_user_id
-from training_data.services import demo_data_generate
+from training_data.models import Question, TrainingData
+from training_data.services import answer_row, answers_insert, demo_data_generate
 
 pytestmark = pytest.mark.django_db
 
@@ -159,21 +162,20 @@ def test_admin_retrain_queues_the_chosen_algorithm(client, admin_user, demo_with
 
 
 def test_next_question_by_module_ranks_at_the_learners_ability_in_that_module(api, staff, demo_with_modules):
-    """As predict with the module: the learner's live ability plus their deviation in the module."""
+    """As predict with the module: the learner's live ability plus their live deviation in the module."""
     version = services.retrain(algorithm="irt-2pl-modules").version
     params = version.parameters
-    module, deviation = max(
-        params["modules"]["deviations"][hash_user_id("demo-user-7")].items(), key=lambda kv: abs(kv[1])
-    )
+    live = learners.learner_ability(user_id="demo-user-7").ability
+    module, deviation = max(live.deviations.items(), key=lambda kv: abs(kv[1]))
     assert abs(deviation) > 0.1
     client = api(staff)
     ability = client.get("/api/mlops/learners/demo-user-7/ability").json()["ability"]
     request = {"userId": "demo-user-7", "module": module, "exclude": "none", "count": 100}
     body = client.post("/api/mlops/next-question", request, format="json").json()
-    assert body["ability"] == ability and len(body["questions"]) >= 5
+    assert body["ability"] == ability == pytest.approx(live.ability, abs=1e-4) and len(body["questions"]) >= 5
     for ranked in body["questions"]:
         item = params["questions"][ranked["questionId"]]
-        at = ability + deviation - item["difficulty"]
+        at = live.ability + deviation - item["difficulty"]
         assert ranked["probability"] == pytest.approx(_sigmoid(item["discrimination"] * at), abs=1e-6)
     information = [ranked["information"] for ranked in body["questions"]]
     assert information == sorted(information, reverse=True)
@@ -182,3 +184,53 @@ def test_next_question_by_module_ranks_at_the_learners_ability_in_that_module(ap
     assert client.post("/api/mlops/predict", pair, format="json").json()["probability"] == pytest.approx(
         first["probability"], abs=1e-9
     )
+
+
+def test_next_question_over_candidates_ranks_each_in_its_module_as_predict_does(api, staff, demo_with_modules):
+    services.retrain(algorithm="irt-2pl-modules")
+    client = api(staff)
+    modules = dict(Question.objects.values_list("question_id", "module"))
+    candidates = sorted(modules)[:20]
+    request = {"userId": "demo-user-7", "candidates": candidates, "exclude": "none", "count": 20}
+    body = client.post("/api/mlops/next-question", request, format="json").json()
+    assert len(body["questions"]) == 20
+    for ranked in body["questions"]:
+        pair = {"userId": "demo-user-7", "questionId": ranked["questionId"], "module": modules[ranked["questionId"]]}
+        predicted = client.post("/api/mlops/predict", pair, format="json").json()["probability"]
+        assert ranked["probability"] == pytest.approx(predicted, abs=1e-6)
+    # Not the overall ability alone: the learner's modules differ (demo data: module SD 1).
+    overall = client.post("/api/mlops/predict", {"userId": "demo-user-7", "questionId": candidates[0]}, format="json")
+    first = next(q for q in body["questions"] if q["questionId"] == candidates[0])
+    assert abs(overall.json()["probability"] - first["probability"]) > 1e-4
+
+
+def test_live_module_ability_on_the_training_answers_is_the_trained_one(demo_with_modules):
+    """Leave a learner only the answers training used: live ability, SD and deviations are the stored ones."""
+    version = services.retrain(algorithm="irt-2pl-modules", limit=20_000).version
+    params = version.parameters
+    data = selectors.answers_load(limit=20_000, with_labels=False)
+    held = services.holdout_mask(data, validation_split=0.2, random_seed=42, split="random")
+    now = timezone.now()
+    for raw in ("demo-user-3", "demo-user-7"):
+        user_hash = hash_user_id(raw)
+        mine = np.flatnonzero((data.users == data.user_ids.index(user_hash)) & ~held)
+        rows = [
+            answer_row(
+                user_id=raw,
+                question_id=data.question_ids[data.items[k]],
+                module=data.module_ids[data.modules[k]],
+                correct=int(data.correct[k]),
+                answered_at=now - timedelta(hours=1),
+                event_id=f"only-{raw}-{k}",
+                now=now,
+            )
+            for k in mine.tolist()
+        ]
+        TrainingData.objects.filter(learner__hash=user_hash).delete()
+        answers_insert(rows)
+        live = learners.learner_ability(user_id=raw).ability
+        stored = params["users"][user_hash]
+        assert (live.source, live.answers) == ("live", len(rows))
+        assert live.ability == pytest.approx(stored["ability"], abs=1e-6)
+        assert live.ability_sd == pytest.approx(stored["abilitySd"], abs=1e-6)
+        assert live.deviations == pytest.approx(params["modules"]["deviations"][user_hash], abs=1e-6)

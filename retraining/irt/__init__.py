@@ -8,7 +8,7 @@ ability), ``Heuristic`` (the original success-rate rules),
 
 from . import metrics
 from ._validation import NotFittedError
-from .adaptive import eap_ability, information, rank_items
+from .adaptive import NodeTables, eap_ability, eap_from_log_likelihood, information, module_ability, rank_items
 from .encoding import IdEncoder
 from .heuristic import Heuristic
 from .model import IRT
@@ -21,11 +21,14 @@ __all__ = [
     "Heuristic",
     "IdEncoder",
     "ModuleIRT",
+    "NodeTables",
     "NotFittedError",
     "draw_answers",
     "eap_ability",
+    "eap_from_log_likelihood",
     "information",
     "metrics",
+    "module_ability",
     "predict_2pl",
     "rank_items",
     "simulate_2pl",

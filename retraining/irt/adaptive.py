@@ -2,7 +2,11 @@
 
 Computerised adaptive testing keeps item parameters fixed between calibrations and updates the
 learner's ability after every answer. :func:`eap_ability` does that with the training E-step itself
-(:func:`~retraining.irt.em.posterior`), so live and trained abilities agree on the same answers;
+(:func:`~retraining.irt.em.posterior`), so live and trained abilities agree on the same answers.
+The EAP posterior is the prior times a product over answers, so a learner's log-likelihood at the
+nodes can be kept and only new answers added to it (:class:`NodeTables`, :func:`eap_from_log_likelihood`):
+the same ability as re-scoring every answer. :func:`module_ability` re-scores a learner of a model
+with per-module deviations (:class:`~retraining.irt.modules.ModuleIRT`) the way its training does.
 :func:`information` and :func:`rank_items` choose what to ask next.
 """
 
@@ -12,8 +16,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from .em import posterior, posterior_moments, quadrature
-from .prediction import sigmoid
+from .em import normalised_posterior, posterior, posterior_moments, quadrature
+from .module_fitting import solve_abilities
+from .prediction import log1pexp, sigmoid
 
 
 @lru_cache(maxsize=8)
@@ -58,6 +63,73 @@ def eap_ability(a, d, correct, *, counts=None, quadrature_points=21) -> tuple[fl
     weights_post, _ = posterior(total[None, :], correct[None, :], a, d, nodes, log_weights)
     ability, sd = posterior_moments(weights_post, nodes)
     return float(ability[0]), float(sd[0])
+
+
+class NodeTables:
+    """Each item's logit a theta + d and log P(wrong) at every quadrature node, computed once for
+    fixed items: the log-likelihood of a learner's answers at the nodes is then two small products,
+    the same sums as :func:`~retraining.irt.em.posterior` makes."""
+
+    def __init__(self, a, d, *, quadrature_points=21):
+        nodes, _ = _log_prior(quadrature_points)
+        self.quadrature_points = quadrature_points
+        self.eta = np.outer(np.asarray(a, dtype=np.float64), nodes) + np.asarray(d, dtype=np.float64)[:, None]
+        self.log_wrong = -log1pexp(self.eta)
+
+    def log_likelihood(self, items, counts, right) -> np.ndarray:
+        """Log-likelihood at each node of ``counts[k]`` answers to item ``items[k]``, ``right[k]`` of
+        them right; add it to a learner's earlier answers' to update their posterior."""
+        items = np.asarray(items, dtype=np.int64)
+        return (
+            np.asarray(counts, dtype=np.float64) @ self.log_wrong[items]
+            + np.asarray(right, dtype=np.float64) @ self.eta[items]
+        )
+
+
+def eap_from_log_likelihood(log_lik, *, quadrature_points=21) -> tuple[float, float]:
+    """EAP ability and posterior SD from a learner's answers' log-likelihood at the nodes
+    (:meth:`NodeTables.log_likelihood`, summed over answers), under the N(0, 1) prior."""
+    nodes, log_weights = _log_prior(quadrature_points)
+    weights, _ = normalised_posterior(np.array(log_lik, dtype=np.float64).reshape(1, -1), log_weights)
+    ability, sd = posterior_moments(weights, nodes)
+    return float(ability[0]), float(sd[0])
+
+
+def module_ability(a, d, correct, modules, *, counts=None, deviation_spread: float):
+    """One learner's overall ability, its SD and their deviation in each module, items held fixed.
+
+    The joint posterior mode of :class:`~retraining.irt.modules.ModuleIRT`'s training (ability
+    ~ N(0, 1), deviations ~ N(0, ``deviation_spread``^2)), so on the training answers it gives the
+    fitted ``ability_``, ``ability_sd_`` and ``deviation_`` back. ``modules`` are each entry's
+    module as 0..k-1; with ``counts``, an entry is ``counts`` answers of which ``correct`` were right.
+    Returns (ability, sd, deviations): ``deviations[m]`` is the learner's in module m.
+    """
+    a, d = np.asarray(a, dtype=np.float64).ravel(), np.asarray(d, dtype=np.float64).ravel()
+    correct = np.asarray(correct, dtype=np.float64).ravel()
+    modules = np.asarray(modules, dtype=np.int64).ravel()
+    if not a.size == d.size == correct.size == modules.size:
+        raise ValueError(
+            "a, d, correct and modules must have the same length, "
+            f"got {a.size}, {d.size}, {correct.size} and {modules.size}"
+        )
+    if counts is not None:  # one entry per answer, as training sees them
+        counts = np.asarray(counts, dtype=np.int64).ravel()
+        first = np.repeat(np.cumsum(counts) - counts, counts)
+        correct = (np.arange(counts.sum()) - first < np.repeat(correct.astype(np.int64), counts)).astype(np.float64)
+        a, d, modules = np.repeat(a, counts), np.repeat(d, counts), np.repeat(modules, counts)
+    n_modules = int(modules.max()) + 1 if modules.size else 0
+    ability, sd, deviation, _ = solve_abilities(
+        np.zeros(a.size, dtype=np.int64),
+        modules,
+        np.zeros(n_modules, dtype=np.int64),
+        a,
+        d,
+        correct,
+        deviation_spread,
+        1,
+        n_modules,
+    )
+    return float(ability[0]), float(sd[0]), deviation
 
 
 def information(a, d, theta: float) -> tuple[np.ndarray, np.ndarray]:

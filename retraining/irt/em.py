@@ -40,7 +40,12 @@ def posterior(total, right, slopes, intercepts, nodes, log_weights) -> tuple[np.
     """
     eta = np.outer(slopes, nodes) + intercepts[:, None]  # (items, nodes)
     log_wrong = -log1pexp(eta)
-    log_lik = total @ log_wrong + right @ eta  # (users, nodes)
+    return normalised_posterior(total @ log_wrong + right @ eta, log_weights)  # (users, nodes)
+
+
+def normalised_posterior(log_lik, log_weights) -> tuple[np.ndarray, float]:
+    """Posteriors over the nodes from each user's log-likelihood there (a (users, nodes) array,
+    overwritten), and the marginal log-likelihood: the second half of :func:`posterior`."""
     log_lik += log_weights
     peak = log_lik.max(axis=1, keepdims=True)
     np.subtract(log_lik, peak, out=log_lik)

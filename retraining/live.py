@@ -1,0 +1,177 @@
+"""Live abilities: a learner re-scored from their stored answers with a version's items held fixed.
+
+IRT versions use the training E-step over the same quadrature and N(0, 1) prior (so on the training
+answers this is the stored ability); a version with module deviations solves for the ability and
+the deviations jointly, as its training does; the heuristic applies its success-rate rule. Answers
+to questions the version does not know are counted in ``skipped`` and left out; with none left the
+learner gets the prior.
+
+The EAP posterior is the prior times one factor per answer, so each process keeps, per (version,
+learner), the learner's answers tallied per question and their log-likelihood at the quadrature
+nodes, and every request reads only the answers newer than the newest one kept - in the same
+statement as the count and the key sum of all the learner's answers. When those differ from the
+kept ones plus the new answers' (an answer was deleted, e.g. an erasure, or one was committed late
+with a smaller key), everything is read again and re-scored, so an answer that is gone never counts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from common import sql
+
+from . import selectors
+from .irt import eap_from_log_likelihood, module_ability
+from .irt.heuristic import ability_from_success_rate
+from .serving import Ability, StoredModel
+
+KEPT_LEARNERS = 4096  # per process; the least recently asked for are dropped first
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A learner's answers as last read: how many, the sum of their keys and the largest key (to see
+    that none changed), and per (question, module) how many answers and how many right."""
+
+    count: int = 0
+    key_sum: int = 0
+    last_key: int = 0
+    groups: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+
+    def plus(self, rows, last_key: int) -> Tally:
+        """With answers ``rows`` (question id, module, answers, right, key sum) added."""
+        groups = dict(self.groups)
+        for question_id, module, answers, right, _ in rows:
+            before = groups.get((question_id, module), (0, 0))
+            groups[question_id, module] = (before[0] + answers, before[1] + right)
+        added, keys = sum(row[2] for row in rows), sum(row[4] for row in rows)
+        return Tally(self.count + added, self.key_sum + keys, max(self.last_key, last_key), groups)
+
+    def explains(self, totals: tuple[int, int, int], rows) -> bool:
+        """Whether the learner's answers now (``totals``: count, key sum) are these plus ``rows``."""
+        return totals[:2] == (self.count + sum(row[2] for row in rows), self.key_sum + sum(row[4] for row in rows))
+
+    @property
+    def questions(self) -> set[str]:
+        return {question_id for question_id, _ in self.groups}
+
+
+@dataclass(frozen=True)
+class Score:
+    """What a version makes of a tally: answers used and skipped, right ones, the log-likelihood."""
+
+    used: int = 0
+    skipped: int = 0
+    right: float = 0.0
+    log_lik: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Kept:
+    tally: Tally
+    score: Score
+    ability: Ability
+
+
+_kept: OrderedDict[tuple, Kept] = OrderedDict()
+_lock = threading.Lock()
+
+
+def live_abilities(model: StoredModel, version_key, user_hashes) -> dict[str, tuple[Ability, set[str]]]:
+    """Each learner's live ability under ``model`` and the questions they answered."""
+    user_hashes = set(user_hashes)
+    if len(user_hashes) == 1 and sql.compiled():
+        (user_hash,) = user_hashes
+        kept = _one_learner(model, version_key, user_hash)
+        return {user_hash: (kept.ability, kept.tally.questions)}
+    groups = selectors.learner_answer_groups(user_hashes)
+    out = {}
+    for user_hash in user_hashes:
+        rows = [(q, m, n, r, 0) for q, m, n, r in groups.get(user_hash, [])]
+        tally = Tally().plus(rows, 0)
+        out[user_hash] = (ability_of(model, score(model, rows), tally), tally.questions)
+    return out
+
+
+def _one_learner(model: StoredModel, version_key, user_hash: str) -> Kept:
+    """The kept tally brought up to date by its newer answers, or all answers read again."""
+    key = (version_key, user_hash)
+    with _lock:
+        kept = _kept.get(key)
+    after = kept.tally.last_key if kept is not None else 0
+    totals, rows = selectors.learner_answers_after(user_hash, after)
+    if kept is not None and kept.tally.explains(totals, rows):
+        if not rows:
+            _keep(key, kept)
+            return kept
+        tally, base = kept.tally.plus(rows, totals[2]), kept.score
+    else:
+        if kept is not None:  # something below the newest kept answer changed: read them all
+            totals, rows = selectors.learner_answers_after(user_hash, 0)
+        tally, base = Tally().plus(rows, totals[2]), Score()
+    new_score = score(model, rows, base)
+    kept = Kept(tally, new_score, ability_of(model, new_score, tally))
+    _keep(key, kept)
+    return kept
+
+
+def _keep(key, kept: Kept) -> None:
+    with _lock:
+        _kept[key] = kept
+        _kept.move_to_end(key)
+        while len(_kept) > KEPT_LEARNERS:
+            _kept.popitem(last=False)
+
+
+def score(model: StoredModel, rows, base: Score | None = None) -> Score:
+    """``base`` with answers ``rows`` (question id, module, answers, right, ...) added."""
+    base = base or Score()
+    positions = model.question_positions(row[0] for row in rows)
+    answers = np.fromiter((row[2] for row in rows), np.float64, len(rows))
+    right = np.fromiter((row[3] for row in rows), np.float64, len(rows))
+    known = positions >= 0
+    log_lik = base.log_lik
+    if model.model_type != "heuristic" and known.any():
+        added = model.node_tables.log_likelihood(positions[known], answers[known], right[known])
+        log_lik = added if log_lik is None else log_lik + added
+    return Score(
+        base.used + int(answers[known].sum()),
+        base.skipped + int(answers[~known].sum()),
+        base.right + float(right[known].sum()),
+        log_lik,
+    )
+
+
+def ability_of(model: StoredModel, score: Score, tally: Tally) -> Ability:
+    """The learner's live ability from their score (and, for module deviations, their tally)."""
+    if score.used == 0:
+        prior = model.model_ability("")  # nobody: the prior
+        return Ability(prior.ability, prior.ability_sd, "prior", 0, score.skipped)
+    if model.model_type == "heuristic":
+        ability = float(ability_from_success_rate(score.right / score.used))
+        return Ability(ability, None, "live", score.used, score.skipped)
+    if model.module_spread is not None:
+        return _module_ability(model, score, tally)
+    ability, sd = eap_from_log_likelihood(score.log_lik, quadrature_points=model.quadrature_points)
+    return Ability(ability, sd, "live", score.used, score.skipped)
+
+
+def _module_ability(model: StoredModel, score: Score, tally: Tally) -> Ability:
+    """Ability and per-module deviations solved jointly from all the learner's known answers."""
+    keys = list(tally.groups)
+    positions = model.question_positions(question_id for question_id, _ in keys)
+    known = np.flatnonzero(positions >= 0)
+    modules = [keys[k][1] for k in known.tolist()]
+    names = list(dict.fromkeys(modules))
+    code = {name: k for k, name in enumerate(names)}
+    counts = np.array([tally.groups[keys[k]] for k in known.tolist()], dtype=np.int64).reshape(-1, 2)
+    a, d = model.item_parameters(positions[known])
+    ability, sd, deviations = module_ability(
+        a, d, counts[:, 1], [code[m] for m in modules], counts=counts[:, 0], deviation_spread=model.module_spread
+    )
+    by_module = dict(zip(names, deviations.tolist(), strict=True))
+    return Ability(ability, sd, "live", score.used, score.skipped, deviations=by_module)
