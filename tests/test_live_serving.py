@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from retraining import selectors, services
+from retraining import live, selectors, services
 from retraining.models import ModelVersion
 from training_data.anonymise import hash_user_id
 from training_data.models import TrainingData
@@ -255,3 +255,44 @@ def test_the_serving_endpoints_follow_a_deploy_and_a_rollback_at_once(api, staff
     assert client.post("/api/mlops/next-question", body, format="json").json()["version"] == "v1"
     ModelVersion.objects.update(is_production=False)
     assert client.post("/api/mlops/predict", pair, format="json").status_code == 404
+
+
+def _fresh_ability(client, user_id):
+    """The ability re-scored from all the learner's answers: nothing kept from earlier requests."""
+    live._kept.clear()
+    return client.get(f"/api/mlops/learners/{user_id}/ability").json()
+
+
+def test_a_kept_learner_follows_new_answers_and_every_change_to_old_ones(api, staff, served, add_answers):
+    """Each request reads only newer answers; a deletion below them makes it read everything again."""
+    client = api(staff)
+    questions = sorted(served["questions"])
+    add_answers([("keeper", q, k % 3 != 0) for k, q in enumerate(questions[:12])], prefix="a")
+    first = client.get("/api/mlops/learners/keeper/ability").json()
+    add_answers([("keeper", q, 1) for q in questions[12:20]], prefix="b")  # newer: added to the kept tally
+    more = client.get("/api/mlops/learners/keeper/ability").json()
+    assert more["answers"] == 20 and more["ability"] > first["ability"]
+    assert more == pytest.approx(_fresh_ability(client, "keeper"), abs=1e-9)
+
+    answers = TrainingData.objects.filter(learner__hash=hash_user_id("keeper")).order_by("pk")
+    client.get("/api/mlops/learners/keeper/ability")  # kept again
+    answers.filter(pk=answers[0].pk).delete()  # an old answer erased, a new one in: the count is unchanged
+    add_answers([("keeper", questions[20], 0)], prefix="c")
+    changed = client.get("/api/mlops/learners/keeper/ability").json()
+    assert changed["answers"] == 20 and changed["ability"] != more["ability"]
+    assert changed == pytest.approx(_fresh_ability(client, "keeper"), abs=1e-9)
+
+    client.get("/api/mlops/learners/keeper/ability")
+    answers.delete()  # the learner erased: the prior, not what was kept
+    gone = client.get("/api/mlops/learners/keeper/ability").json()
+    assert (gone["source"], gone["answers"], gone["ability"]) == ("prior", 0, 0.0)
+
+
+def test_next_question_leaves_out_answers_given_since_the_last_request(api, staff, served, add_answers):
+    client = api(staff)
+    candidates = sorted(served["questions"])[:5]
+    request = {"userId": "newcomer", "candidates": candidates, "count": 5}
+    assert len(client.post("/api/mlops/next-question", request, format="json").json()["questions"]) == 5
+    add_answers([("newcomer", candidates[0], 1), ("newcomer", candidates[1], 0)], prefix="n")
+    body = client.post("/api/mlops/next-question", request, format="json").json()
+    assert {q["questionId"] for q in body["questions"]} == set(candidates[2:]) and body["excluded"] == 2
