@@ -12,14 +12,15 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.utils import get_md5_hash_password
+from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
 
 from common import sql
 
@@ -43,6 +44,25 @@ class Authentication(JWTAuthentication):
     prediction. The checks are simplejwt's: the user exists and is active, and the token's password
     digest is the current password's (compared in constant time)."""
 
+    def get_validated_token(self, raw_token):
+        """simplejwt's validation, its signature and claims checked once per token and process:
+        the same token always decodes to the same claims, so a token seen before is only checked
+        for expiry again (the user and the password digest are still read on every request)."""
+        token = _verified.get(raw_token)
+        if token is None:
+            token = super().get_validated_token(raw_token)
+            _remember(raw_token, token)
+            return token
+        try:
+            token.check_exp(current_time=aware_utcnow())
+        except TokenError as error:
+            _verified.pop(raw_token, None)
+            message = {"token_class": type(token).__name__, "token_type": token.token_type, "message": error.args[0]}
+            raise InvalidToken(
+                {"detail": _("Given token not valid for any token type"), "messages": [message]}
+            ) from None
+        return token
+
     def get_user(self, validated_token):
         if api_settings.USER_ID_CLAIM not in validated_token:
             raise InvalidToken("Token contained no recognizable user identification")
@@ -57,6 +77,16 @@ class Authentication(JWTAuthentication):
         ):
             raise AuthenticationFailed("The user's password has been changed.", code="password_changed")
         return user
+
+
+VERIFIED_TOKENS = 1024  # per process; the oldest are dropped first
+_verified: dict = {}
+
+
+def _remember(raw_token, token) -> None:
+    if len(_verified) >= VERIFIED_TOKENS:
+        _verified.pop(next(iter(_verified)), None)
+    _verified[raw_token] = token
 
 
 class AuthenticationScheme(SimpleJWTScheme):

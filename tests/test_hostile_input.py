@@ -12,6 +12,7 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from retraining.models import ModelVersion
@@ -102,6 +103,19 @@ def _bearer(client, token):
 
 def _b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires(api, staff, monkeypatch):
+    """Each token's signature is checked once per process; its expiry on every request."""
+    client = api()
+    token = AccessToken.for_user(staff)
+    assert _bearer(client, str(token)).status_code == 200
+    later = timezone.now() + timedelta(days=2)
+    monkeypatch.setattr("mlops_site.tokens.aware_utcnow", lambda: later)
+    refused = _bearer(client, str(token))
+    never_seen = AccessToken.for_user(staff)
+    never_seen.set_exp(lifetime=-timedelta(minutes=1))
+    assert refused.status_code == 401 and refused.json() == _bearer(client, str(never_seen)).json()
 
 
 def test_bad_tokens_are_refused(api, staff):
