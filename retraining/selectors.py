@@ -135,18 +135,20 @@ def learner_answer_groups(user_hashes) -> dict[str, list[tuple[str, str, int, in
 
 def learner_answers_after(user_hash: str, after: int) -> tuple[tuple[int, int, int], list[tuple]]:
     """A learner's answers with a key above ``after``, per question: (question id, module, answers,
-    right answers, sum of their keys); and, from the same statement (one snapshot), the count, the
-    sum of the keys and the largest key of all their answers. Compiled SQL only (see common.sql)."""
-    totals = (0, 0, 0)
+    right answers, sum of their keys); and, from the same statement (one snapshot), the count and
+    the sum of the keys of all their answers, and the largest key above ``after`` (``after`` when
+    there is none). Compiled SQL only (see common.sql)."""
+    count, key_sum, last = 0, 0, after
     rows = []
-    for question_id, module, answers, key_sum, last, right in sql.fetch_all(
+    for question_id, module, answers, keys, largest, right in sql.fetch_all(
         sql.statement("learner answers after", _answers_after_sql), [user_hash, user_hash, after]
     ):
         if question_id is None:
-            totals = (int(answers), int(key_sum or 0), int(last or 0))
+            count, key_sum = int(answers), int(keys or 0)
         else:
-            rows.append((question_id, module, int(answers), int(right), int(key_sum)))
-    return totals, rows
+            rows.append((question_id, module, int(answers), int(right), int(keys)))
+            last = max(last, int(largest))
+    return (count, key_sum, last), rows
 
 
 def _answers_after_sql() -> str:
@@ -160,9 +162,9 @@ def _answers_after_sql() -> str:
     question_id, module = sql.quoted(Question, "question_id"), sql.quoted(Question, "module")
     correct = sql.quoted(TrainingData, "correct")
     return (
-        f"SELECT NULL, NULL, COUNT(*), SUM(a.{key}), MAX(a.{key}), NULL"
+        f"SELECT NULL, NULL, COUNT(*), SUM(a.{key}), NULL, NULL"
         f" FROM {answers} a WHERE a.{learner_key} = {learner}"
-        f" UNION ALL SELECT q.{question_id}, q.{module}, COUNT(*), SUM(a.{key}), NULL,"
+        f" UNION ALL SELECT q.{question_id}, q.{module}, COUNT(*), SUM(a.{key}), MAX(a.{key}),"
         f" SUM(CASE WHEN a.{correct} THEN 1 ELSE 0 END) FROM {answers} a JOIN {sql.table(Question)} q"
         f" ON q.{sql.quoted(Question, 'id')} = a.{sql.quoted(TrainingData, 'question')}"
         f" WHERE a.{learner_key} = {learner} AND a.{key} > %s GROUP BY q.{question_id}, q.{module}"
