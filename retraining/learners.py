@@ -16,7 +16,7 @@ from training_data.anonymise import hash_user_id
 from . import selectors
 from .errors import RetrainingError
 from .irt import information, rank_items
-from .live import live_abilities
+from .live import Tally, live_abilities
 from .serving import Ability, StoredModel, production_model
 
 ABILITY_SOURCES = ("live", "model")
@@ -30,10 +30,10 @@ class NoCandidates(RetrainingError):
     code = "no_candidates"
 
 
-def _live_abilities(model: StoredModel, user_hashes) -> tuple[dict[str, Ability], dict[str, set[str]]]:
-    """Each learner's live ability, and the questions each has answered."""
+def _live_abilities(model: StoredModel, user_hashes) -> tuple[dict[str, Ability], dict[str, Tally]]:
+    """Each learner's live ability, and the tally of their answers (``.questions``: those answered)."""
     scored = live_abilities(model, model.key, user_hashes)
-    return {h: ability for h, (ability, _) in scored.items()}, {h: answered for h, (_, answered) in scored.items()}
+    return {h: ability for h, (ability, _) in scored.items()}, {h: tally for h, (_, tally) in scored.items()}
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def next_questions(
     pool, unknown = _candidate_pool(model, version, candidates=candidates, module=module)
     considered = len(pool)
     if exclude == "answered":
-        pool = [q for q in pool if q not in answered[user_hash]]
+        pool = [q for q in pool if q not in answered[user_hash].questions]
     excluded = considered - len(pool)
 
     theta = _abilities_at(model, ability, pool, module)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -55,9 +56,10 @@ class Tally:
         """Whether the learner's answers now (``totals``: count, key sum) are these plus ``rows``."""
         return totals[:2] == (self.count + sum(row[2] for row in rows), self.key_sum + sum(row[4] for row in rows))
 
-    @property
-    def questions(self) -> set[str]:
-        return {question_id for question_id, _ in self.groups}
+    @cached_property
+    def questions(self) -> frozenset[str]:
+        """The questions answered (worked out once per tally, when asked for)."""
+        return frozenset(question_id for question_id, _ in self.groups)
 
 
 @dataclass(frozen=True)
@@ -81,19 +83,19 @@ _kept: OrderedDict[tuple, Kept] = OrderedDict()
 _lock = threading.Lock()
 
 
-def live_abilities(model: StoredModel, version_key, user_hashes) -> dict[str, tuple[Ability, set[str]]]:
-    """Each learner's live ability under ``model`` and the questions they answered."""
+def live_abilities(model: StoredModel, version_key, user_hashes) -> dict[str, tuple[Ability, Tally]]:
+    """Each learner's live ability under ``model`` and the tally of their answers."""
     user_hashes = set(user_hashes)
     if len(user_hashes) == 1 and sql.compiled():
         (user_hash,) = user_hashes
         kept = _one_learner(model, version_key, user_hash)
-        return {user_hash: (kept.ability, kept.tally.questions)}
+        return {user_hash: (kept.ability, kept.tally)}
     groups = selectors.learner_answer_groups(user_hashes)
     out = {}
     for user_hash in user_hashes:
         rows = [(q, m, n, r, 0) for q, m, n, r in groups.get(user_hash, [])]
         tally = Tally().plus(rows, 0)
-        out[user_hash] = (ability_of(model, score(model, rows), tally), tally.questions)
+        out[user_hash] = (ability_of(model, score(model, rows), tally), tally)
     return out
 
 
