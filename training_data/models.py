@@ -67,7 +67,7 @@ class TrainingData(models.Model):
         indexes = [
             # "The most recent N answers" (answered_at DESC, id DESC), "since a date", the admin's list.
             models.Index(fields=["answered_at"], name="answers_answered_idx"),
-            # Live ability: one learner's (question, correct) pairs, read from the index alone.
+            # Live ability: one learner's (question, correct) pairs and keys, from the index alone on SQLite.
             models.Index(fields=["learner", "question", "correct"], name="answers_learner_idx"),
         ]
 
