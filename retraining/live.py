@@ -84,9 +84,11 @@ _lock = threading.Lock()
 
 
 def live_abilities(model: StoredModel, version_key, user_hashes) -> dict[str, tuple[Ability, Tally]]:
-    """Each learner's live ability under ``model`` and the tally of their answers."""
+    """Each learner's live ability under ``model`` and the tally of their answers. One learner's is
+    kept for the next request under ``version_key`` (a model without one keeps nothing); several
+    learners' are read in one query, all their answers."""
     user_hashes = set(user_hashes)
-    if len(user_hashes) == 1 and sql.compiled():
+    if len(user_hashes) == 1 and sql.compiled() and version_key is not None:
         (user_hash,) = user_hashes
         kept = _one_learner(model, version_key, user_hash)
         return {user_hash: (kept.ability, kept.tally)}

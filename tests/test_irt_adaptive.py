@@ -3,7 +3,18 @@
 import numpy as np
 import pytest
 
-from retraining.irt import IRT, eap_ability, information, rank_items, simulate_2pl
+from retraining.irt import (
+    IRT,
+    ModuleIRT,
+    NodeTables,
+    eap_ability,
+    eap_from_log_likelihood,
+    information,
+    module_ability,
+    rank_items,
+    simulate_2pl,
+    simulate_2pl_modules,
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +54,32 @@ def test_counts_per_item_give_the_same_ability_as_one_entry_per_answer(fitted):
     per_answer = eap_ability(a[items], d[items], correct)
     per_item = eap_ability(a[[3, 7, 12]], d[[3, 7, 12]], [2, 2, 0], counts=[3, 2, 1])
     assert per_item == pytest.approx(per_answer, abs=1e-12)
+
+
+def test_a_log_likelihood_kept_and_added_to_gives_the_same_ability(fitted):
+    """Live abilities keep the log-likelihood at the nodes and add new answers to it."""
+    users, items, correct, irt = fitted
+    tables = NodeTables(irt.discrimination_, irt.intercept_)
+    mine = np.flatnonzero(users == 5)
+    first, later = mine[:6], mine[6:]
+    kept = tables.log_likelihood(items[first], np.ones(first.size), correct[first])
+    added = kept + tables.log_likelihood(items[later], np.ones(later.size), correct[later])
+    whole = eap_ability(irt.discrimination_[items[mine]], irt.intercept_[items[mine]], correct[mine])
+    assert eap_from_log_likelihood(added) == pytest.approx(whole, abs=1e-12)
+    assert eap_from_log_likelihood(added) == pytest.approx((irt.ability_[5], irt.ability_sd_[5]), abs=1e-6)
+
+
+def test_module_ability_on_the_training_answers_is_the_trained_one():
+    users, items, correct, modules, *_ = simulate_2pl_modules(200, 30, 4, 25, 0.8, seed=2)
+    model = ModuleIRT(deviation_spreads=(0.7,)).fit(users, items, correct, modules)
+    for user in (0, 42, 199):
+        mine = users == user
+        names, codes = np.unique(modules[mine], return_inverse=True)
+        a, d = model.discrimination_[items[mine]], model.intercept_[items[mine]]
+        ability, sd, deviations = module_ability(a, d, correct[mine], codes, deviation_spread=0.7)
+        assert (ability, sd) == pytest.approx((model.ability_[user], model.ability_sd_[user]), abs=1e-6)
+        trained = model.deviations(np.full(names.size, user), names)
+        assert deviations == pytest.approx(trained, abs=1e-6)
 
 
 def test_no_answers_give_the_prior():
