@@ -296,3 +296,11 @@ def test_next_question_leaves_out_answers_given_since_the_last_request(api, staf
     add_answers([("newcomer", candidates[0], 1), ("newcomer", candidates[1], 0)], prefix="n")
     body = client.post("/api/mlops/next-question", request, format="json").json()
     assert {q["questionId"] for q in body["questions"]} == set(candidates[2:]) and body["excluded"] == 2
+
+
+def test_serving_answers_json_and_refuses_other_formats(api, staff, served):
+    client = api(staff)
+    for accept in ("*/*", "application/json"):
+        assert client.get("/api/mlops/learners/u1/ability", HTTP_ACCEPT=accept).status_code == 200
+    assert client.get("/api/mlops/learners/u1/ability", HTTP_ACCEPT="text/html").status_code == 406
+    assert client.get("/api/mlops/learners/u1/ability?format=xml").status_code == 404

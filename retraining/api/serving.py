@@ -18,6 +18,17 @@ class ServingView(APIView):
 
     permission_classes = [permissions.may(permissions.SERVE)]
 
+    def perform_content_negotiation(self, request, force=False):
+        """JSON, the one renderer, without DRF's negotiation when the client takes JSON or anything
+        (the quiz app on every request); another Accept header or a ``?format=`` is negotiated (406)."""
+        renderers = self.get_renderers()
+        if len(renderers) == 1 and request.META.get("HTTP_ACCEPT", "*/*") in PLAIN_ACCEPT and not request.GET:
+            return renderers[0], renderers[0].media_type
+        return super().perform_content_negotiation(request, force)
+
+
+PLAIN_ACCEPT = ("*/*", "application/json")
+
 
 def serving_schema(**kwargs):
     """A serving endpoint's OpenAPI description: a JSON object, or the error body on 400 and 404."""
