@@ -12,8 +12,9 @@ from django.utils import timezone
 from retraining.irt import draw_answers
 
 from ..anonymise import hash_user_id
+from ..fields import event_key
 from ..validation import answered_at_check
-from .insert import answers_insert
+from .insert import answers_store, learner_keys, question_keys
 
 
 @dataclass
@@ -63,11 +64,10 @@ def demo_data_generate(
     offsets = rng.random(answers) * days * 86400.0
     # user_of is sorted: ordering by (user, time) keeps each user's answers in time order.
     offsets = offsets[np.lexsort((offsets, drawn.user_of))]
-    rows = _rows(model, drawn, offsets, start=start, now=now, seed=seed)
     inserted = 0
     with transaction.atomic():
-        for begin in range(0, answers, 50_000):
-            inserted += answers_insert(rows[begin : begin + 50_000])
+        for rows in _stored_rows(model, drawn, offsets, start=start, now=now, seed=seed):
+            inserted += answers_store(rows)
     return inserted, model.truth(drawn.deviation if module_sd else None)
 
 
@@ -137,33 +137,45 @@ def _draw_answers(rng, model: _DemoModel, answers: int, *, seed: int, module_sd:
     return _DrawnAnswers(user_of, item_of, correct, seconds, deviation)
 
 
-def _rows(model: _DemoModel, drawn: _DrawnAnswers, offsets, *, start, now, seed: int) -> list[tuple]:
-    """The answers as insert rows, in the order they would have arrived (time order)."""
+def _stored_rows(model: _DemoModel, drawn: _DrawnAnswers, offsets, *, start, now, seed: int, size: int = 50_000):
+    """The answers as stored rows, ``size`` at a time, in the order they would have arrived (time order).
+
+    The learners and questions that answer are stored (and their keys read) once, up front; each
+    batch is built only when stored, so memory holds one batch of Python rows, not all of them.
+    """
     arrival = np.argsort(offsets, kind="stable")
-    user_hashes = [hash_user_id(f"demo-user-{k}") for k in range(model.theta.size)]
+    users = np.unique(drawn.user_of).tolist()
+    hashes = {user: hash_user_id(f"demo-user-{user}") for user in users}
+    keys = learner_keys(set(hashes.values()))
+    learner_of = {user: keys[hash_] for user, hash_ in hashes.items()}
     question_ids = model.question_ids
-    modules = [MODULES[m] for m in model.question_module.tolist()]
+    pairs = {
+        item: (question_ids[item], MODULES[model.question_module[item]]) for item in np.unique(drawn.item_of).tolist()
+    }
+    keys = question_keys(set(pairs.values()))
+    question_of = {item: keys[pair] for item, pair in pairs.items()}
     labels = [float(x) if flag else None for x, flag in zip(model.label.tolist(), model.labelled.tolist(), strict=True)]
-    columns = zip(
-        arrival.tolist(),
-        drawn.user_of[arrival].tolist(),
-        drawn.item_of[arrival].tolist(),
-        drawn.correct[arrival].tolist(),
-        (drawn.seconds[arrival] * 1000).astype(np.int64).tolist(),
-        offsets[arrival].tolist(),
-        strict=True,
-    )
-    return [
-        (
-            user_hashes[u],
-            question_ids[q],
-            modules[q],
-            labels[q],
-            right,
-            time_ms,
-            start + timedelta(seconds=offset),
-            f"demo-{seed}-{k}",
-            now,
+    for begin in range(0, arrival.size, size):
+        part = arrival[begin : begin + size]
+        columns = zip(
+            part.tolist(),
+            drawn.user_of[part].tolist(),
+            drawn.item_of[part].tolist(),
+            drawn.correct[part].tolist(),
+            (drawn.seconds[part] * 1000).astype(np.int64).tolist(),
+            offsets[part].tolist(),
+            strict=True,
         )
-        for k, u, q, right, time_ms, offset in columns
-    ]
+        yield [
+            (
+                start + timedelta(seconds=offset),
+                now,
+                labels[item],
+                learner_of[user],
+                question_of[item],
+                time_ms,
+                right,
+                event_key(f"demo-{seed}-{k}"),
+            )
+            for k, user, item, right, time_ms, offset in columns
+        ]
