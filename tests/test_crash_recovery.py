@@ -13,11 +13,21 @@ import pytest
 from retraining import selectors, services
 from retraining.models import ModelVersion, TrainingLock
 from tests.conftest import ROOT, database_url
+from training_data.models import TrainingData
 from training_data.services import answers_insert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LEASE = 3
+
+
+@pytest.fixture(autouse=True)
+def answers_emptied_first():
+    """Answers go before the flush that ends each test: SQLite's flush empties tables in no fixed
+    order, and deleting 15,000 questions while 150,000 answers still reference them makes its
+    foreign-key check scan the answers once per question (minutes)."""
+    yield
+    TrainingData.objects.all().delete()
 
 
 def slow_to_fit_answers(n=150_000, users=3000, items=15_000, seed=5):
