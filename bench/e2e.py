@@ -2,6 +2,7 @@
 
 e2e.py prepare N   migrate a fresh database and store N demo answers; prints the store rate
 e2e.py retrain N   retrain on the N most recent answers; prints timings and peak memory
+e2e.py write N     demo data, then API ingest, answers/s, beside bulk_create of the same rows
 e2e.py progress N  a 2PL fit of N simulated answers without progress, with the retrain's progress
                    callback (lease heartbeat, written every PROGRESS_SECONDS) and writing every iteration
 """
@@ -182,6 +183,30 @@ def _ingest_rate(client, size: int, batches: int, serial: int) -> tuple[float, i
     return total / seconds, serial
 
 
+def write(n):
+    """Answers stored per second by every fast door (demo data, API ingest), beside Django's own
+    ``bulk_create`` of the same demo rows in the same run (the baseline)."""
+    from training_data.services.insert import STORED
+
+    prepared = prepare(n)
+    stored = list(TrainingData.objects.order_by("id").values_list(*STORED))
+    TrainingData.objects.all().delete()
+    start = time.perf_counter()
+    TrainingData.objects.bulk_create(
+        (TrainingData(**dict(zip(STORED, row, strict=True))) for row in stored), batch_size=5_000
+    )
+    baseline = len(stored) / (time.perf_counter() - start)
+    del stored
+    client = _api_client()
+    ingest = {size: _ingest_rate(client, size, 5, serial)[0] for size, serial in ((1_000, 0), (10_000, 10**6))}
+    return {
+        "demo": prepared["insert_rate"],
+        "bulk_create": baseline,
+        "ingest_1000": ingest[1_000],
+        **{"ingest_10000": ingest[10_000]},
+    }
+
+
 def progress(n):
     """Median fit seconds over interleaved rounds: no callback / the retrain's callback / a write per
     EM iteration (PROGRESS_SECONDS = 0), all against the real lock row."""
@@ -269,5 +294,6 @@ if __name__ == "__main__":
         "loaders": loaders,
         "progress": progress,
         "compare": compare,
+        "write": write,
     }
     print(json.dumps(actions[action](count)))

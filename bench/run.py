@@ -2,7 +2,7 @@
 
     python3 tasks.py bench            # everything except girth on 1M answers (about 2 minutes)
     python3 tasks.py bench --full     # also girth on 20k x 500 x 50 (about 4 more minutes)
-    python3 tasks.py bench --only irt # one section: irt, progress, modules, girth, assistments, e2e, api, load,
+    python3 tasks.py bench --only irt # one section: irt, progress, modules, girth, assistments, e2e, write, api, load,
                                       # live, compare, params
 
 Targets (2-core machine): 2PL on 1M answers <= 1.5 s fitting and <= 1 GB extra peak memory; >= 100x
@@ -337,6 +337,43 @@ def _run_script(name: str) -> None:
     print("\n".join(lines) if result.returncode == 0 else f"  failed: {result.stderr.strip()[-500:]}")
 
 
+def section_write(args):
+    """Answers stored per second through each door, each backend, beside bulk_create in the same run."""
+    rows = []
+    sqlite_file = Path(args.workdir) / "bench-write.sqlite3"
+    for label, url in backends(sqlite_file):
+        sqlite_file.unlink(missing_ok=True)
+        env = child_env(url, DJANGO_HTTPS="false", ALLOWED_HOSTS="testserver")
+        try:
+            r = _child(["write", str(args.write_answers)], env)
+        except RuntimeError as error:
+            print(f"\n## writing on {label} skipped: {error}")
+            continue
+        demo_ok = r["demo"] >= 50_000 or label != "SQLite"
+        ingest_ok = min(r["ingest_1000"], r["ingest_10000"]) >= 20_000
+        rows.append(
+            [
+                label,
+                f"{r['demo']:,.0f} ({r['demo'] / r['bulk_create']:.1f}x)",
+                f"{r['ingest_1000']:,.0f}",
+                f"{r['ingest_10000']:,.0f}",
+                f"{r['bulk_create']:,.0f}",
+                "ok" if demo_ok and ingest_ok else "MISSED (demo >= 50,000/s on SQLite, ingest >= 20,000/s)",
+            ]
+        )
+    sqlite_file.unlink(missing_ok=True)
+    header = [
+        "backend",
+        "demo answers/s (x baseline)",
+        "API ingest 1,000s",
+        "API ingest 10,000s",
+        "bulk_create",
+        "target",
+    ]
+    table(f"Answers stored per second: {args.write_answers:,} demo answers, then 5 API batches", header, rows)
+    print("  bulk_create = Django's own bulk insert of the same stored demo rows (baseline, same run)")
+
+
 def section_load(args):
     """gunicorn under 32 concurrent clients on 127.0.0.1 (bench/load.py, its own processes)."""
     print("\n## Load: gunicorn on 127.0.0.1 (bench/load.py)")
@@ -433,6 +470,7 @@ SECTIONS = {
     "assistments": section_assistments,
     "e2e": section_e2e,
     "api": section_api,
+    "write": section_write,
     "load": section_load,
     "live": section_live,
     "compare": section_compare,
@@ -446,6 +484,7 @@ def main():
     parser.add_argument("--full", action="store_true", help="Also run girth on 1M answers (minutes).")
     parser.add_argument("--only", choices=sorted(SECTIONS), action="append", help="Run only these sections.")
     parser.add_argument("--answers", type=int, default=1_000_000, help="Stored answers for the end-to-end run.")
+    parser.add_argument("--write-answers", type=int, default=500_000, help="Demo answers for the write section.")
     parser.add_argument("--workdir", default="/tmp", help="Where the end-to-end SQLite file goes.")
     parser.add_argument(
         "--scale-answers",
