@@ -144,3 +144,22 @@ def test_postgresql_layout_moves_existing_answers_and_goes_back():
     assert {"training_data_answer_pkey", "training_data_answer_event_key_key"} <= set(_indexes())
     assert TrainingData.objects.count() == 51
     MigrationExecutor(connection).migrate(latest)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_bulk_load_leaves_every_key_range_summarized(tmp_path):
+    from training_data.services import demo_data_generate, training_data_import
+
+    def unsummarized() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT brin_summarize_new_values('answers_id_brin')")  # summarizes what was left
+            return cursor.fetchone()[0]
+
+    demo_data_generate(users=50, questions=20, answers=6000, seed=3)
+    assert unsummarized() == 0
+    answers = tmp_path / "answers.csv"
+    answers.write_text("user_id,question_id,correct\n" + "".join(f"u{k},q{k % 9},1\n" for k in range(4000)))
+    training_data_import(path=answers)
+    assert unsummarized() == 0
+    assert TrainingData.objects.count() == 10_000

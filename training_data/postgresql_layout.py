@@ -9,7 +9,8 @@ smaller structures, measured at 1M-5M answers as the demo writer and ingest writ
   duplicate elsewhere raises an ``IntegrityError`` as before.
 - the answer key ``id``: a BRIN index (one summary per 16 pages) instead of the primary key's
   B-tree. Keys come from the identity column, so they are unique and grow in arrival order, as
-  the rows do in the table: key lookups and key ranges (a version's cutoff) read a few pages.
+  the rows do in the table: key lookups and key ranges (a version's cutoff) read a few pages
+  (see :func:`answer_keys_summarize`).
 - "the most recent N answers" and "answered between": a B-tree on the answer's UTC day, whose
   duplicates PostgreSQL stores as posting lists; :mod:`training_data.recency` orders and filters
   by that day first, then by the exact time within it.
@@ -74,6 +75,21 @@ def layout_compact(apps, schema_editor):
             cursor.execute(f"DROP INDEX {quote(name)}")
         for statement in _COMPACT:
             cursor.execute(statement)
+
+
+def answer_keys_summarize() -> None:
+    """After a bulk load, summarize the key index's new page ranges (PostgreSQL; elsewhere nothing).
+
+    A range left unsummarized is read whole by every key lookup. Autosummarize keeps up with a
+    steady trickle of answers, but drops the requests of a bulk load past its queue (256), so
+    the commands that load in bulk call this once their transaction has committed: it reads only
+    the new pages, and takes a lock that would otherwise make concurrent loads wait on each other.
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT brin_summarize_new_values('answers_id_brin')")
 
 
 def layout_btree(apps, schema_editor):

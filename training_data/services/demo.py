@@ -13,6 +13,7 @@ from retraining.irt import draw_answers
 
 from ..anonymise import hash_user_id
 from ..fields import event_key
+from ..postgresql_layout import answer_keys_summarize
 from ..validation import answered_at_check
 from .insert import answers_store, learner_keys, question_keys
 
@@ -68,6 +69,7 @@ def demo_data_generate(
     with transaction.atomic():
         for rows in _stored_rows(model, drawn, offsets, start=start, now=now, seed=seed):
             inserted += answers_store(rows)
+    answer_keys_summarize()
     return inserted, model.truth(drawn.deviation if module_sd else None)
 
 

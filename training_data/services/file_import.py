@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..errors import ImportFailed
+from ..postgresql_layout import answer_keys_summarize
 from ..validation import InvalidAnswer, answer_row
 from .insert import answers_insert
 
@@ -141,6 +142,7 @@ def training_data_import(
             flush()
     except ImportFailed as error:
         raise ImportFailed(f"{error}; nothing was imported") from None
+    answer_keys_summarize()
     return report
 
 
