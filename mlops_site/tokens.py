@@ -5,6 +5,7 @@ blacklists the user's outstanding refresh tokens, and every token carries a dige
 from __future__ import annotations
 
 import hmac
+import threading
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -81,12 +82,14 @@ class Authentication(JWTAuthentication):
 
 VERIFIED_TOKENS = 1024  # per process; the oldest are dropped first
 _verified: dict = {}
+_verified_lock = threading.Lock()  # gthread workers: another thread may add a token while the oldest is dropped
 
 
 def _remember(raw_token, token) -> None:
-    if len(_verified) >= VERIFIED_TOKENS:
-        _verified.pop(next(iter(_verified)), None)
-    _verified[raw_token] = token
+    with _verified_lock:
+        if len(_verified) >= VERIFIED_TOKENS:
+            _verified.pop(next(iter(_verified)), None)
+        _verified[raw_token] = token
 
 
 class AuthenticationScheme(SimpleJWTScheme):
