@@ -1,9 +1,9 @@
 """Answers loaded into numpy arrays, without a Python object per answer kept.
 
 The database returns integer columns only (answer key, learner key, question key, correct, and
-the app's difficulty label when asked), in chunks into numpy (PostgreSQL: binary ``COPY``);
-learner and question keys become dense indices with numpy; then only the distinct learners'
-hashes and questions' ids are looked up.
+the app's difficulty label when asked) into numpy: SQLite in chunks through a cursor, PostgreSQL
+as one array per column by binary ``COPY``. Learner and question keys become dense indices with
+numpy; then only the distinct learners' hashes and questions' ids are looked up.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 import numpy as np
 from django.db import connection
-from django.db.models import BigIntegerField, ExpressionWrapper, F, FloatField, IntegerField, Q, Value
+from django.db.models import BigIntegerField, ExpressionWrapper, FloatField, IntegerField, Q, Value
 from django.db.models.functions import Cast, Coalesce
 
 from common.memory import gc_paused
@@ -36,21 +36,38 @@ def answers_load(
 ) -> AnswerArrays:
     """Load the selected answers straight into numpy arrays, newest first.
 
-    Timestamps are not loaded per row: only the first and last answers' are looked up; the app's
-    difficulty labels only ``with_labels`` (the heuristic starts from them; IRT does not).
+    No timestamp is kept per answer (PostgreSQL sends them only to put the rows in order): only
+    the first and last answers' are looked up; the app's difficulty labels only ``with_labels``
+    (the heuristic starts from them; IRT does not).
     """
-    answers = answers_queryset(limit=limit, since=since, until=until, keys=keys)
-    if with_labels:
-        answers = answers.annotate(label=Coalesce("difficulty", Value(float("nan")), output_field=FloatField()))
-    queryset = answers.values_list("id", "learner_id", "question_id", "correct", *(["label"] if with_labels else []))
     with gc_paused():  # no Python object per answer survives, but chunks of rows pass through
         if connection.vendor == "postgresql":
-            columns = _columns_copy(queryset, with_labels)
-        elif connection.vendor == "sqlite":
+            selection = answers_queryset(since=since, until=until, keys=keys)
+            return _to_arrays(*_columns_copy(selection, limit, with_labels))
+        answers = answers_queryset(limit=limit, since=since, until=until, keys=keys)
+        if with_labels:
+            answers = answers.annotate(label=_LABEL)
+        fields = ["id", "learner_id", "question_id", "correct", *(["label"] if with_labels else [])]
+        queryset = answers.values_list(*fields)
+        if connection.vendor == "sqlite":
             columns = _columns_cursor(queryset, with_labels)
         else:
             columns = _columns_orm(queryset, with_labels)
         return _to_arrays(*columns)
+
+
+_LABEL = Coalesce("difficulty", Value(float("nan")), output_field=FloatField())
+
+
+def _packed():
+    """learner << 32 | question << 1 | correct, one 64-bit integer per answer (keys below 2^31)."""
+    learner = Cast("learner_id", BigIntegerField()).bitleftshift(32)
+    question = Cast("question_id", BigIntegerField()).bitleftshift(1)
+    return ExpressionWrapper(learner.bitor(question).bitor(Cast("correct", IntegerField())), BigIntegerField())
+
+
+def _unpacked(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return packed >> 32, (packed >> 1) & 0x7FFFFFFF, (packed & 1).astype(np.int8)
 
 
 def _columns_cursor(queryset, with_labels: bool) -> tuple:
@@ -60,9 +77,7 @@ def _columns_cursor(queryset, with_labels: bool) -> tuple:
     database (learner << 32 | question << 1 | correct): half the Python objects per answer.
     """
     if not with_labels:
-        packed = F("learner_id").bitleftshift(32).bitor(F("question_id").bitleftshift(1))
-        packed = ExpressionWrapper(packed.bitor(Cast("correct", IntegerField())), output_field=BigIntegerField())
-        queryset = queryset.annotate(packed=packed).values_list("id", "packed")
+        queryset = queryset.annotate(packed=_packed()).values_list("id", "packed")
     sql, params = queryset.query.sql_with_params()
     blocks = []
     with connection.cursor() as cursor:
@@ -71,46 +86,68 @@ def _columns_cursor(queryset, with_labels: bool) -> tuple:
             blocks.append(np.array(rows, dtype=np.float64 if with_labels else np.int64))
     if not with_labels:
         table = np.concatenate(blocks) if blocks else np.zeros((0, 2), dtype=np.int64)
-        packed = table[:, 1]
-        return table[:, 0], packed >> 32, (packed >> 1) & 0x7FFFFFFF, (packed & 1).astype(np.int8), None
+        return table[:, 0], *_unpacked(table[:, 1]), None
     table = np.concatenate(blocks) if blocks else np.zeros((0, 5))
     keys = table[:, :3].astype(np.int64)
     return keys[:, 0], keys[:, 1], keys[:, 2], table[:, 3].astype(np.int8), table[:, 4]
 
 
+def _columns_copy(selection, limit: int | None, with_labels: bool) -> tuple:
+    """The same columns from PostgreSQL as a few arrays: numpy reads them without a Python object per answer.
+
+    The database aggregates each column of the selection into one array (``array_agg``), sent by a
+    binary COPY as a single row: PostgreSQL sends a message per row, and a million messages cost
+    more in Python than the query itself. Each answer's time comes too, and numpy puts them newest
+    first (answered_at, then key). When the whole selection is wanted (no limit, or no more answers
+    than it), the database reads it in table order; only a selection larger than ``limit`` is
+    ordered there, through the index on the day, to find its newest answers.
+    """
+    whole = limit is None or not selection.order_by()[limit : limit + 1].exists()
+    answers = (selection.order_by() if whole else selection[:limit]).annotate(packed=_packed())
+    columns = [("id", ">i8"), ("packed", ">i8"), ("answered_at", ">i8")]  # a timestamptz: microseconds
+    if with_labels:
+        answers = answers.annotate(label=_LABEL)
+        columns.append(("label", ">f8"))
+    inner, params = answers.values_list(*(name for name, _ in columns)).query.sql_with_params()
+    aggregated = ", ".join(f"array_agg(s.{connection.ops.quote_name(name)})" for name, _ in columns)
+    with connection.cursor() as cursor:
+        sql = f"COPY (SELECT {aggregated} FROM ({inner}) s) TO STDOUT (FORMAT binary)"
+        with cursor.cursor.copy(sql, params) as copy:
+            blocks = list(copy)  # the row usually arrives whole: the header and row, then the trailer
+    data = blocks[0] if len(blocks) == 1 else b"".join(blocks)
+    del blocks
+    table = _arrays(data, columns)
+    del data  # each array is converted, one at a time: at most one extra copy of a column
+    order = np.lexsort((table["id"], table.pop("answered_at")))[::-1]
+    ids = table.pop("id")[order]
+    learners, questions, correct = _unpacked(table.pop("packed")[order])
+    return ids, learners, questions, correct, table.pop("label")[order] if with_labels else None
+
+
 _HEADER = 19  # PGCOPY signature, flags and header extension length
 
 
-def _columns_copy(queryset, with_labels: bool) -> tuple:
-    """The same columns through PostgreSQL's binary COPY: fixed-size rows read by numpy directly."""
-    fields = [("id", ">i8"), ("learner", ">i4"), ("question", ">i4"), ("correct", "i1")]
-    fields += [("label", ">f8")] if with_labels else []
-    row = np.dtype(
-        [("count", ">i2")] + [item for name, kind in fields for item in ((f"{name}_size", ">i4"), (name, kind))]
-    )
-    sql, params = queryset.query.sql_with_params()
-    parts, pending, skip = [], bytearray(), _HEADER
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params) as copy:
-        for block in copy:
-            pending += block
-            usable = (len(pending) - skip) // row.itemsize * row.itemsize
-            if usable > 4 * 1024 * 1024:
-                parts.append(np.frombuffer(bytes(pending[skip : skip + usable]), dtype=row))
-                del pending[: skip + usable]
-                skip = 0
-    usable = (len(pending) - skip - 2) // row.itemsize * row.itemsize  # the trailer: -1 as a 16-bit count
-    parts.append(np.frombuffer(bytes(pending[skip : skip + usable]), dtype=row))
-    table = np.concatenate(parts)
-    if table.size and (table["count"] != len(fields)).any():
-        raise RuntimeError("unexpected row layout in COPY output")  # the column types changed
-    labels = table["label"].astype(np.float64) if with_labels else None
-    return (
-        table["id"].astype(np.int64),
-        table["learner"].astype(np.int64),
-        table["question"].astype(np.int64),
-        table["correct"].astype(np.int8),
-        labels,
-    )
+def _arrays(data: bytes, columns: list[tuple[str, str]]) -> dict[str, np.ndarray]:
+    """The one-dimensional arrays of a binary COPY's single row (NULL, from no rows: empty arrays)."""
+    if np.frombuffer(data, ">i2", 1, _HEADER)[0] != len(columns):
+        raise RuntimeError("unexpected row layout in COPY output")  # the query changed
+    offset, out = _HEADER + 2, {}
+    for name, kind in columns:
+        size = int(np.frombuffer(data, ">i4", 1, offset)[0])
+        offset += 4
+        if size < 0:  # array_agg of no rows
+            out[name] = np.zeros(0, np.dtype(kind).newbyteorder("="))
+            continue
+        dims, _, _ = np.frombuffer(data, ">i4", 3, offset)
+        if dims != 1:
+            raise RuntimeError("unexpected array in COPY output")
+        count = int(np.frombuffer(data, ">i4", 1, offset + 12)[0])
+        cells = np.frombuffer(data, np.dtype([("size", ">i4"), ("value", kind)]), count, offset + 20)
+        if count and (cells["size"] != np.dtype(kind).itemsize).any():
+            raise RuntimeError(f"unexpected NULL or width in COPY output ({name})")
+        out[name] = cells["value"].astype(np.dtype(kind).newbyteorder("="))
+        offset += size
+    return out
 
 
 def _columns_orm(queryset, with_labels: bool) -> tuple:

@@ -9,6 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from retraining.answers import answers_queryset
+from retraining.loading import answers_load
 from training_data.fields import event_key
 from training_data.models import Learner, TrainingData
 from training_data.services import answers_insert
@@ -51,6 +52,39 @@ def test_newest_first_is_answered_at_then_key_descending():
     expected = sorted(TrainingData.objects.values_list("answered_at", "id"), reverse=True)
     assert list(answers_queryset().values_list("answered_at", "id")) == expected
     assert list(answers_queryset(limit=25).values_list("answered_at", "id")) == expected[:25]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("limit", [None, 203, 500, 25, 1])
+@pytest.mark.parametrize("with_labels", [False, True])
+def test_loaded_arrays_are_the_selection_newest_first(limit, with_labels):
+    """The loader reads the whole selection in table order and sorts it itself when it fits the
+    limit, and asks the database for the newest ``limit`` otherwise: the same rows either way."""
+    answers_insert(rows_over_days(200))
+    same = START + timedelta(minutes=37 * 50)  # three answers at one moment; two labels for q9
+    answers_insert([(row[0], "q9", "", 0.25 * k, *row[4:6], same, f"same-moment-{k}", row[8])
+                    for k, row in enumerate(rows_over_days(3))])  # fmt: skip
+    data = answers_load(limit=limit, with_labels=with_labels)
+    fields = ("id", "learner__hash", "question__question_id", "correct")
+    expected = list(answers_queryset(limit=limit).values_list(*fields))
+    got = [
+        (key, data.user_ids[user], data.question_ids[item], bool(right))
+        for key, user, item, right in zip(data.ids.tolist(), data.users, data.items, data.correct, strict=True)
+    ]
+    assert got == expected
+    labelled = [q for q, label in zip(data.question_ids, data.difficulty_labels, strict=True) if label == label]
+    if with_labels and (limit is None or limit > 200):  # the newest answer's label: same moment, larger key
+        assert labelled == ["q9"] and data.difficulty_labels[data.question_ids.index("q9")] == 0.5
+    else:
+        assert labelled == []
+    assert data.cutoff.id == max(key for key, *_ in expected)
+
+
+@pytest.mark.django_db
+def test_an_empty_selection_loads_as_empty_arrays():
+    answers_insert(rows_over_days(5))
+    data = answers_load(since=START + timedelta(days=30), with_labels=True)
+    assert len(data) == 0 and data.ids.size == 0 and data.user_ids == []
 
 
 @pytest.mark.django_db
