@@ -98,3 +98,20 @@ def test_refused_requests_are_logged_without_secrets_or_user_ids(caplog, api, in
     assert json.loads(lines[0])["user"] == "quiz-app"
     text = "\n".join(lines)
     assert "alice" not in text and settings.SECRET_KEY not in text and "Bearer" not in text
+
+
+def test_the_wsgi_application_starts_with_its_views_imported_and_frozen_out_of_garbage_collection():
+    """What a worker loads at start-up is exempt from full collections (their pause was the serving tail)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_HTTPS", "MONGODB_URI")}
+    env.update(PRODUCTION_ENV, DATABASE_URL="sqlite:///:memory:")
+    probe = (
+        "import gc, sys; import mlops_site.wsgi; "
+        "print(gc.get_freeze_count(), 'retraining.api.serving' in sys.modules, len(gc.get_objects(generation=2)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, views_imported, left = result.stdout.split()
+    assert views_imported == "True"
+    assert int(frozen) > 50_000 and int(left) < int(frozen) // 100
