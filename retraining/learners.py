@@ -147,31 +147,30 @@ def next_questions(
     abilities, answered = _live_abilities(model, [user_hash])
     ability = abilities[user_hash]
 
-    pool, unknown = _candidate_pool(model, version, candidates=candidates, module=module)
+    pool, positions, unknown = _candidate_pool(model, version, candidates=candidates, module=module)
     considered = len(pool)
     if exclude == "answered":
-        pool = [q for q in pool if q not in answered[user_hash].questions]
+        done = answered[user_hash].questions
+        kept = [k for k, question in enumerate(pool) if question not in done]
+        pool, positions = [pool[k] for k in kept], positions[kept]
     excluded = considered - len(pool)
 
     theta = _abilities_at(model, ability, pool, module)
-    ranked = _ranked(model, pool, theta, strategy=strategy, target=target, count=count)
+    ranked = _ranked(model, pool, positions, theta, strategy=strategy, target=target, count=count)
     return NextQuestions(version, ability, ranked, considered, excluded, unknown)
 
 
 def _candidate_pool(model, version: str, *, candidates: list[str] | None, module: str | None):
-    """The candidates the serving version knows, and those it does not (given ids only; a module's
-    unknown questions are simply not candidates). ``NoCandidates`` for a module it knows nothing of."""
-    if module is not None:
-        pool = sorted(set(selectors.module_question_ids(module)))
-        positions = model.question_positions(pool)
-        pool = [q for q, k in zip(pool, positions, strict=True) if k >= 0]
-        if not pool:
-            raise NoCandidates(f"module {module!r} has no question the serving version {version} knows")
-        return pool, []
-    pool = list(dict.fromkeys(candidates))
+    """The candidates the serving version knows and their positions in its arrays, and those it does
+    not know (given ids only; a module's unknown questions are simply not candidates).
+    ``NoCandidates`` for a module it knows nothing of."""
+    pool = sorted(set(selectors.module_question_ids(module))) if module is not None else list(dict.fromkeys(candidates))
     positions = model.question_positions(pool)
-    unknown = [q for q, k in zip(pool, positions, strict=True) if k < 0]
-    return [q for q, k in zip(pool, positions, strict=True) if k >= 0], unknown
+    known = positions >= 0
+    if module is not None and not known.any():
+        raise NoCandidates(f"module {module!r} has no question the serving version {version} knows")
+    unknown = [] if module is not None else [pool[k] for k in np.flatnonzero(~known).tolist()]
+    return [pool[k] for k in np.flatnonzero(known).tolist()], positions[known], unknown
 
 
 def _abilities_at(model: StoredModel, ability: Ability, pool: list[str], module: str | None):
@@ -186,13 +185,13 @@ def _abilities_at(model: StoredModel, ability: Ability, pool: list[str], module:
     return ability.ability + np.array([ability.deviations.get(modules.get(q), 0.0) for q in pool])
 
 
-def _ranked(model: StoredModel, pool: list[str], theta, **ranking) -> list[RankedQuestion]:
-    """The known questions of ``pool``, best first at ability ``theta`` (one, or one per question),
-    at most ``count`` of them."""
+def _ranked(model: StoredModel, pool: list[str], positions, theta, **ranking) -> list[RankedQuestion]:
+    """The known questions of ``pool`` (at ``positions`` in the version's arrays), best first at
+    ability ``theta`` (one, or one per question), at most ``count`` of them."""
     if not pool:
         return []
     count = ranking.pop("count")
-    a, d = model.item_parameters(model.question_positions(pool))
+    a, d = model.item_parameters(positions)
     order = rank_items(a, d, theta, **ranking)[:count]
     p, info = information(a[order], d[order], theta[order] if np.ndim(theta) else theta)
     return [RankedQuestion(pool[k], float(pk), float(ik)) for k, pk, ik in zip(order, p, info, strict=True)]

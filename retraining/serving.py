@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import repeat
 
 import numpy as np
 
@@ -124,7 +125,7 @@ class StoredModel:
     # ----------------------------------------------------------------------------- questions
     def question_positions(self, question_ids) -> np.ndarray:
         """Each question's position in this version's arrays; -1 for a question it does not know."""
-        return np.fromiter((self._question_index.get(q, -1) for q in question_ids), np.int64)
+        return np.fromiter(map(self._question_index.get, question_ids, repeat(-1)), np.int64)
 
     def item_parameters(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Slopes a and intercepts d (d = -a b) of known questions, by position."""

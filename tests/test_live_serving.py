@@ -189,6 +189,7 @@ def test_next_question_by_module(api, staff, served, add_answers):
         ({"userId": "u", "candidates": []}, "candidates"),
         ({"userId": "u", "candidates": ["q1", {"id": 2}]}, "item 1"),
         ({"userId": "u", "candidates": ["q1", "  "]}, "item 1"),
+        ({"userId": "u", "candidates": ["q1", "q2", "x" * 256]}, "item 2"),
         ({"userId": "u", "candidates": "q1"}, "list"),
         ({"userId": "u", "candidates": ["q1"], "strategy": "random"}, "strategy"),
         ({"userId": "u", "candidates": ["q1"], "strategy": "target", "target": 1.5}, "target"),

@@ -154,7 +154,11 @@ class QuestionIdList(serializers.Field):
     def to_internal_value(self, data):
         if not isinstance(data, list) or not 1 <= len(data) <= MAX_CANDIDATES:
             raise serializers.ValidationError(f"send a list of 1 to {MAX_CANDIDATES:,} question ids")
-        ids = []
+        if all(type(value) is str for value in data):  # the usual list, checked whole
+            ids = [value.strip() for value in data]
+            if min(map(len, ids)) >= 1 and max(map(len, ids)) <= 255:
+                return ids
+        ids = []  # something is off: find the first bad item, to name it
         for k, value in enumerate(data):
             if isinstance(value, bool) or not isinstance(value, str | int):
                 raise serializers.ValidationError(f"item {k}: a question id is a string")
