@@ -92,6 +92,9 @@ def _columns_cursor(queryset, with_labels: bool) -> tuple:
     return keys[:, 0], keys[:, 1], keys[:, 2], table[:, 3].astype(np.int8), table[:, 4]
 
 
+ONE_ROW = 10_000_000  # answers aggregated into one COPY row at most: 360-480 MB, under PostgreSQL's 1 GB a value
+
+
 def _columns_copy(selection, limit: int | None, with_labels: bool) -> tuple:
     """The same columns from PostgreSQL as a few arrays: numpy reads them without a Python object per answer.
 
@@ -100,10 +103,17 @@ def _columns_copy(selection, limit: int | None, with_labels: bool) -> tuple:
     more in Python than the query itself. Each answer's time comes too, and numpy puts them newest
     first (answered_at, then key). When the whole selection is wanted (no limit, or no more answers
     than it), the database reads it in table order; only a selection larger than ``limit`` is
-    ordered there, through the index on the day, to find its newest answers.
+    ordered there, through the index on the day, to find its newest answers. Past ``ONE_ROW``
+    answers, rows are streamed one message each, as the database orders them.
     """
-    whole = limit is None or not selection.order_by()[limit : limit + 1].exists()
-    answers = (selection.order_by() if whole else selection[:limit]).annotate(packed=_packed())
+    most = min(limit or ONE_ROW, ONE_ROW)
+    if not selection.order_by()[most : most + 1].exists():
+        answers = selection.order_by()  # all of it: no more than the limit
+    elif limit is not None and limit <= ONE_ROW:
+        answers = selection[:limit]
+    else:
+        return _columns_streamed(selection[:limit] if limit else selection, with_labels)
+    answers = answers.annotate(packed=_packed())
     columns = [("id", ">i8"), ("packed", ">i8"), ("answered_at", ">i8")]  # a timestamptz: microseconds
     if with_labels:
         answers = answers.annotate(label=_LABEL)
@@ -122,6 +132,32 @@ def _columns_copy(selection, limit: int | None, with_labels: bool) -> tuple:
     ids = table.pop("id")[order]
     learners, questions, correct = _unpacked(table.pop("packed")[order])
     return ids, learners, questions, correct, table.pop("label")[order] if with_labels else None
+
+
+def _columns_streamed(answers, with_labels: bool) -> tuple:
+    """The columns of ``answers`` (in their order) through a binary COPY, a message per row."""
+    fields = [("id", ">i8"), ("packed", ">i8")] + ([("label", ">f8")] if with_labels else [])
+    answers = answers.annotate(packed=_packed(), **({"label": _LABEL} if with_labels else {}))
+    row = np.dtype(
+        [("count", ">i2")] + [item for name, kind in fields for item in ((f"{name}_size", ">i4"), (name, kind))]
+    )
+    sql, params = answers.values_list(*(name for name, _ in fields)).query.sql_with_params()
+    parts, pending, skip = [], bytearray(), _HEADER
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params) as copy:
+        for block in copy:
+            pending += block
+            usable = (len(pending) - skip) // row.itemsize * row.itemsize
+            if usable > 4 * 1024 * 1024:
+                parts.append(np.frombuffer(bytes(pending[skip : skip + usable]), dtype=row))
+                del pending[: skip + usable]
+                skip = 0
+    usable = (len(pending) - skip - 2) // row.itemsize * row.itemsize  # the trailer: -1 as a 16-bit count
+    parts.append(np.frombuffer(bytes(pending[skip : skip + usable]), dtype=row))
+    table = np.concatenate(parts)
+    if table.size and (table["count"] != len(fields)).any():
+        raise RuntimeError("unexpected row layout in COPY output")  # the column types changed
+    labels = table["label"].astype(np.float64) if with_labels else None
+    return table["id"].astype(np.int64), *_unpacked(table["packed"].astype(np.int64)), labels
 
 
 _HEADER = 19  # PGCOPY signature, flags and header extension length

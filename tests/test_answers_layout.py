@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from retraining import loading
 from retraining.answers import answers_queryset
 from retraining.loading import answers_load
 from training_data.fields import event_key
@@ -57,9 +58,12 @@ def test_newest_first_is_answered_at_then_key_descending():
 @pytest.mark.django_db
 @pytest.mark.parametrize("limit", [None, 203, 500, 25, 1])
 @pytest.mark.parametrize("with_labels", [False, True])
-def test_loaded_arrays_are_the_selection_newest_first(limit, with_labels):
+@pytest.mark.parametrize("one_row", [loading.ONE_ROW, 20])
+def test_loaded_arrays_are_the_selection_newest_first(limit, with_labels, one_row, monkeypatch):
     """The loader reads the whole selection in table order and sorts it itself when it fits the
-    limit, and asks the database for the newest ``limit`` otherwise: the same rows either way."""
+    limit, asks the database for the newest ``limit`` otherwise, and past ``ONE_ROW`` answers
+    (20 here: PostgreSQL) streams them row by row: the same rows every way."""
+    monkeypatch.setattr(loading, "ONE_ROW", one_row)
     answers_insert(rows_over_days(200))
     same = START + timedelta(minutes=37 * 50)  # three answers at one moment; two labels for q9
     answers_insert([(row[0], "q9", "", 0.25 * k, *row[4:6], same, f"same-moment-{k}", row[8])
