@@ -1,6 +1,7 @@
 """Serving between retrains under load: live ability, predict (live) and next question, beside /healthz.
 
     python3 tasks.py bench --only live        (or: python bench/live.py [--seconds 8] [--clients 32])
+    python bench/live.py --postgres postgres://postgres@127.0.0.1:5432/irt_live_bench   (a scratch database)
 
 The same set-up and load as bench/load.py (a fresh SQLite database with 100,000 demo answers and a
 deployed 2PL model, gunicorn with gunicorn.conf.py, 32 keep-alive clients each pausing 100 ms),
@@ -60,6 +61,22 @@ def add_heavy_learners() -> str:
     return str(AccessToken.for_user(app))
 
 
+def database_recreate(url: str) -> None:
+    """Drop the PostgreSQL database ``url`` names (if it exists) and create it empty."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name or name in ("postgres", "template0", "template1"):
+        raise SystemExit(f"--postgres needs a scratch database of its own, not {name or 'none'!r}")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
 def server_usage(pid: int) -> dict:
     """CPU seconds used so far and resident memory (MiB, now and peak) of gunicorn and its workers."""
     pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
@@ -79,9 +96,18 @@ def main():
     parser.add_argument("--seconds", type=float, default=8.0, help="Per endpoint.")
     parser.add_argument("--think-ms", type=float, default=100.0, help="Pause of each client between requests.")
     parser.add_argument("--json", action="store_true", help="Print the figures as one JSON line.")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="Serve from this PostgreSQL database instead of a fresh SQLite file (a scratch database: dropped "
+        "and created again), e.g. postgres://postgres@127.0.0.1:5432/irt_live_bench",
+    )
     args = parser.parse_args()
 
     env = bench_env()
+    if args.postgres:
+        env["DATABASE_URL"] = args.postgres
+        database_recreate(args.postgres)
     prepare(env)
     token = add_heavy_learners()
     results = []
@@ -146,7 +172,8 @@ def report(results, args, load_before, load_after):
     request (what a request costs, whatever the queueing), its memory, and the 3x verdict; predict
     (live) also beside predict (model), the behaviour before live abilities."""
     print(
-        f"gunicorn on 127.0.0.1, SQLite, {args.clients} clients pausing {args.think_ms:.0f} ms; learners with "
+        f"gunicorn on 127.0.0.1, {'PostgreSQL' if args.postgres else 'SQLite'}, {args.clients} clients "
+        f"pausing {args.think_ms:.0f} ms; learners with "
         f"{HEAVY_ANSWERS:,} answers each, newer than the model; each endpoint right after /healthz; "
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
