@@ -123,11 +123,12 @@ def _columns_copy(selection, limit: int | None, with_labels: bool) -> tuple:
     with connection.cursor() as cursor:
         sql = f"COPY (SELECT {aggregated} FROM ({inner}) s) TO STDOUT (FORMAT binary)"
         with cursor.cursor.copy(sql, params) as copy:
-            blocks = list(copy)  # the row usually arrives whole: the header and row, then the trailer
-    data = blocks[0] if len(blocks) == 1 else b"".join(blocks)
+            blocks = list(copy)
+    # The header and the row arrive as one message, the 2-byte trailer as another: no copy to join them.
+    data = blocks[0] if sum(map(len, blocks[1:])) <= 2 else b"".join(blocks)
     del blocks
     table = _arrays(data, columns)
-    del data  # each array is converted, one at a time: at most one extra copy of a column
+    del data  # the arrays are converted copies
     order = np.lexsort((table["id"], table.pop("answered_at")))[::-1]
     ids = table.pop("id")[order]
     learners, questions, correct = _unpacked(table.pop("packed")[order])
