@@ -77,6 +77,23 @@ def database_recreate(url: str) -> None:
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
+def database_cpu() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL process on this machine (the server and its backends)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    usage = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+        if name == "postgres":
+            usage[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return usage
+
+
 def server_usage(pid: int) -> dict:
     """CPU seconds used so far and resident memory (MiB, now and peak) of gunicorn and its workers."""
     pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
@@ -117,11 +134,20 @@ def main():
 
         def measure(method, path, body_for):
             run_clients(port, 8, 1.0, method, path, token, body_for)  # warm every worker
-            before = server_usage(server.pid)
+            before, database_before = server_usage(server.pid), database_cpu() if args.postgres else {}
             result = run_clients(port, args.clients, args.seconds, method, path, token, body_for, args.think_ms)
-            after = server_usage(server.pid)
-            cpu_ms = (after["cpu"] - before["cpu"]) * 1000 / max(result["requests"], 1)
-            return {**result, "server_cpu_ms": cpu_ms, "rss_mib": after["rss_mib"], "peak_mib": after["peak_mib"]}
+            after, database_after = server_usage(server.pid), database_cpu() if args.postgres else {}
+            requests = max(result["requests"], 1)
+            cpu_ms = (after["cpu"] - before["cpu"]) * 1000 / requests
+            # Backends that started during the window count from zero; one that ended in it is missed.
+            database = sum(used - database_before.get(pid, 0.0) for pid, used in database_after.items())
+            return {
+                **result,
+                "server_cpu_ms": cpu_ms,
+                "database_cpu_ms": database * 1000 / requests,
+                "rss_mib": after["rss_mib"],
+                "peak_mib": after["peak_mib"],
+            }
 
         for name, method, path, body_for in endpoints():
             floor = measure("GET", "/healthz", lambda k, n: None)
@@ -191,6 +217,9 @@ def report(results, args, load_before, load_after):
             f"{row['endpoint']:<24}{r['per_second']:>6.0f}{r['p50']:>8.1f}{r['p99']:>8.1f}{r['server_cpu_ms']:>11.2f}"
             f"{r['rss_mib']:>9.0f}  {healthz:<23}{ratio:>9.2f}{r['errors'] + h['errors']:>5}  {verdict}"
         )
+    if args.postgres:
+        costs = ", ".join(f"{row['endpoint']} {row['result']['database_cpu_ms']:.2f}" for row in results)
+        print(f"PostgreSQL's own CPU per request (ms; the server and its backends, beside gunicorn's): {costs}")
     live = next(row["result"] for row in results if row["endpoint"] == "predict (live)")
     cpu = live["server_cpu_ms"] / baseline["server_cpu_ms"]
     peak = max(row["result"]["peak_mib"] for row in results)
