@@ -77,20 +77,22 @@ def database_recreate(url: str) -> None:
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
+def _process_cpu(stat: str) -> tuple[str, float]:
+    """A process's name and CPU seconds used so far (user + system), from its /proc/<pid>/stat."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return stat[stat.index("(") + 1 : stat.rindex(")")], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def database_cpu() -> dict[int, float]:
     """CPU seconds so far of each PostgreSQL process on this machine (the server and its backends)."""
-    ticks = os.sysconf("SC_CLK_TCK")
     usage = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
         try:
-            stat = (entry / "stat").read_text()
+            name, cpu = _process_cpu((entry / "stat").read_text()) if entry.name.isdigit() else ("", 0.0)
         except OSError:  # gone meanwhile
             continue
-        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
         if name == "postgres":
-            usage[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+            usage[int(entry.name)] = cpu
     return usage
 
 
@@ -99,8 +101,7 @@ def server_usage(pid: int) -> dict:
     pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
     cpu = rss = peak = 0.0
     for p in pids:
-        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        cpu += _process_cpu(Path(f"/proc/{p}/stat").read_text())[1]
         status = dict(line.split(":", 1) for line in Path(f"/proc/{p}/status").read_text().splitlines() if ":" in line)
         rss += int(status["VmRSS"].split()[0]) / 1024
         peak += int(status["VmHWM"].split()[0]) / 1024
