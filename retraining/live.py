@@ -8,10 +8,13 @@ learner gets the prior.
 
 The EAP posterior is the prior times one factor per answer, so each process keeps, per (version,
 learner), the learner's answers tallied per question and their log-likelihood at the quadrature
-nodes, and every request reads only the answers newer than the newest one kept - in the same
-statement as the count and the key sum of all the learner's answers. When those differ from the
-kept ones plus the new answers' (an answer was deleted, e.g. an erasure, or one was committed late
-with a smaller key), everything is read again and re-scored, so an answer that is gone never counts.
+nodes. Every request reads the count and the key sum of all the learner's answers and, in the
+same statement (one snapshot) and only when those differ from the kept ones, the answers newer than
+the newest one kept. When the totals are not the kept ones plus the new answers' (an answer was
+deleted, e.g. an erasure, or one was committed late with a smaller key), everything is read again
+and re-scored, so an answer that is gone never counts. (Deletions can hide new answers from the
+totals only by matching their count and key sum exactly: never newer answers alone, whose keys are
+all above every kept one.)
 """
 
 from __future__ import annotations
@@ -106,8 +109,8 @@ def _one_learner(model: StoredModel, version_key, user_hash: str) -> Kept:
     key = (version_key, user_hash)
     with _lock:
         kept = _kept.get(key)
-    after = kept.tally.last_key if kept is not None else 0
-    totals, rows = selectors.learner_answers_after(user_hash, after)
+    after, known = (kept.tally.last_key, (kept.tally.count, kept.tally.key_sum)) if kept is not None else (0, None)
+    totals, rows = selectors.learner_answers_after(user_hash, after, known)
     if kept is not None and kept.tally.explains(totals, rows):
         if not rows:
             _keep(key, kept)

@@ -133,15 +133,21 @@ def learner_answer_groups(user_hashes) -> dict[str, list[tuple[str, str, int, in
     return grouped
 
 
-def learner_answers_after(user_hash: str, after: int) -> tuple[tuple[int, int, int], list[tuple]]:
+def learner_answers_after(
+    user_hash: str, after: int, known: tuple[int, int] | None = None
+) -> tuple[tuple[int, int, int], list[tuple]]:
     """A learner's answers with a key above ``after``, per question: (question id, module, answers,
     right answers, sum of their keys); and, from the same statement (one snapshot), the count and
     the sum of the keys of all their answers, and the largest key above ``after`` (``after`` when
-    there is none). Compiled SQL only (see common.sql)."""
+    there is none). With ``known`` (a count and key sum), the newer answers are read only when the
+    totals differ from it: an unchanged learner costs one pass over their answers, not two.
+    Compiled SQL only (see common.sql)."""
     count, key_sum, last = 0, 0, after
     rows = []
+    known_count, known_sum = known if known is not None else (-1, -1)  # never a learner's totals
     for question_id, module, answers, keys, largest, right in sql.fetch_all(
-        sql.statement("learner answers after", _answers_after_sql), [user_hash, user_hash, after]
+        sql.statement("learner answers after", _answers_after_sql),
+        [user_hash, user_hash, after, known_count, known_sum],
     ):
         if question_id is None:
             count, key_sum = int(answers), int(keys or 0)
@@ -152,7 +158,8 @@ def learner_answers_after(user_hash: str, after: int) -> tuple[tuple[int, int, i
 
 
 def _answers_after_sql() -> str:
-    """The totals row (question id NULL) and the newer answers grouped by question, in one UNION ALL."""
+    """The totals row (question id NULL) and the newer answers grouped by question, in one UNION ALL;
+    the second part runs only when the totals are not the ones given (a one-time condition)."""
     answers, key, learner_key = (
         sql.table(TrainingData),
         sql.quoted(TrainingData, "id"),
@@ -162,12 +169,14 @@ def _answers_after_sql() -> str:
     question_id, module = sql.quoted(Question, "question_id"), sql.quoted(Question, "module")
     correct = sql.quoted(TrainingData, "correct")
     return (
-        f"SELECT NULL, NULL, COUNT(*), SUM(a.{key}), NULL, NULL"
-        f" FROM {answers} a WHERE a.{learner_key} = {learner}"
+        f"WITH totals (answers, keys) AS (SELECT COUNT(*), COALESCE(SUM(a.{key}), 0)"
+        f" FROM {answers} a WHERE a.{learner_key} = {learner})"
+        f" SELECT NULL, NULL, answers, keys, NULL, NULL FROM totals"
         f" UNION ALL SELECT q.{question_id}, q.{module}, COUNT(*), SUM(a.{key}), MAX(a.{key}),"
         f" SUM(CASE WHEN a.{correct} THEN 1 ELSE 0 END) FROM {answers} a JOIN {sql.table(Question)} q"
         f" ON q.{sql.quoted(Question, 'id')} = a.{sql.quoted(TrainingData, 'question')}"
-        f" WHERE a.{learner_key} = {learner} AND a.{key} > %s GROUP BY q.{question_id}, q.{module}"
+        f" WHERE a.{learner_key} = {learner} AND a.{key} > %s"
+        f" AND EXISTS (SELECT 1 FROM totals WHERE answers <> %s OR keys <> %s) GROUP BY q.{question_id}, q.{module}"
     )
 
 

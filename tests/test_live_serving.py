@@ -289,6 +289,21 @@ def test_a_kept_learner_follows_new_answers_and_every_change_to_old_ones(api, st
     assert (gone["source"], gone["answers"], gone["ability"]) == ("prior", 0, 0.0)
 
 
+def test_a_learner_whose_totals_are_unchanged_has_no_newer_answers_read(served, add_answers):
+    """The one statement reads the newer answers only when the learner's totals are not the known ones."""
+    questions = sorted(served["questions"])
+    add_answers([("steady", q, 1) for q in questions[:5]], prefix="steady-a")
+    user_hash = hash_user_id("steady")
+    totals, rows = selectors.learner_answers_after(user_hash, 0)
+    assert totals[0] == sum(row[2] for row in rows) == 5 and totals[1] == sum(row[4] for row in rows) > 0
+    # Known totals: none of the five answers above key 0 is read (nor a largest key found).
+    assert selectors.learner_answers_after(user_hash, 0, known=totals[:2]) == ((*totals[:2], 0), [])
+    add_answers([("steady", questions[5], 0)], prefix="steady-b")
+    after, newer = selectors.learner_answers_after(user_hash, totals[2], known=totals[:2])
+    assert after[0] == 6 and [(row[0], row[2], row[3]) for row in newer] == [(questions[5], 1, 0)]
+    assert after[1] == totals[1] + newer[0][4] and after[2] == newer[0][4] > totals[2]
+
+
 def test_next_question_leaves_out_answers_given_since_the_last_request(api, staff, served, add_answers):
     client = api(staff)
     candidates = sorted(served["questions"])[:5]
