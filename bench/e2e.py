@@ -38,12 +38,9 @@ def rss_mib():
 def database_reset():
     """The bench database migrated (created first on PostgreSQL) with no versions, deploys or lease."""
     if connection.vendor == "postgresql":
-        from django.db.utils import OperationalError
+        from load import scratch_database
 
-        try:
-            connection.ensure_connection()
-        except OperationalError:
-            _create_postgres_database()
+        scratch_database(connection.settings_dict)
     call_command("migrate", verbosity=0)
     Deployment.objects.all().delete()
     ModelVersion.objects.update(is_production=False, status="archived")
@@ -61,17 +58,6 @@ def prepare(n):
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {TrainingData._meta.db_table}")
     return {"inserted": inserted, "insert_rate": inserted / seconds}
-
-
-def _create_postgres_database():
-    import psycopg
-
-    settings = connection.settings_dict
-    name = settings["NAME"]
-    with psycopg.connect(
-        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname="postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def retrain(n):

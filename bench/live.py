@@ -19,9 +19,11 @@ import os
 import sys
 from pathlib import Path
 
+import environ
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import bench_env, gunicorn, prepare, run_clients
+from load import bench_env, gunicorn, prepare, run_clients, scratch_database
 
 HEAVY_LEARNERS = 16
 HEAVY_ANSWERS = 2000
@@ -59,22 +61,6 @@ def add_heavy_learners() -> str:
     app = get_user_model().objects.create_user("live-app")
     app.user_permissions.add(Permission.objects.get(codename="serve_predictions"))
     return str(AccessToken.for_user(app))
-
-
-def database_recreate(url: str) -> None:
-    """Drop the PostgreSQL database ``url`` names (if it exists) and create it empty."""
-    from urllib.parse import urlsplit
-
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name or name in ("postgres", "template0", "template1"):
-        raise SystemExit(f"--postgres needs a scratch database of its own, not {name or 'none'!r}")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def _process_cpu(stat: str) -> tuple[str, float]:
@@ -125,7 +111,7 @@ def main():
     env = bench_env()
     if args.postgres:
         env["DATABASE_URL"] = args.postgres
-        database_recreate(args.postgres)
+        scratch_database(environ.Env.db_url_config(args.postgres), drop_first=True)
     prepare(env)
     token = add_heavy_learners()
     results = []

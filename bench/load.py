@@ -43,6 +43,23 @@ def bench_env() -> dict:
     }
 
 
+def scratch_database(settings: dict, *, drop_first: bool = False) -> None:
+    """Create the PostgreSQL database a Django ``settings`` dict names, if missing (dropped first
+    with ``drop_first``). A bench's own database only: the server's shared ones are refused."""
+    import psycopg
+
+    name = settings["NAME"]
+    if not name or name in ("postgres", "template0", "template1"):
+        raise SystemExit(f"a bench needs a scratch PostgreSQL database of its own, not {name or 'none'!r}")
+    params = {"host": settings.get("HOST") or None, "port": settings.get("PORT") or 5432}
+    params |= {key.lower(): settings[key] for key in ("USER", "PASSWORD") if settings.get(key)}
+    with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
+        if drop_first:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            admin.execute(f'CREATE DATABASE "{name}"')
+
+
 @contextmanager
 def gunicorn(env: dict):
     """gunicorn (gunicorn.conf.py) with ``env``, answering /healthz, stopped on leaving."""
