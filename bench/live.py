@@ -1,6 +1,6 @@
 """Serving between retrains under load: live ability, predict (live) and next question, beside /healthz.
 
-    python3 tasks.py bench --only live        (or: python bench/live.py [--seconds 8] [--clients 32])
+    python3 tasks.py bench --only live        (or: python bench/live.py [--seconds 20] [--clients 32])
     python bench/live.py --postgres postgres://postgres@127.0.0.1:5432/irt_live_bench   (a scratch database)
 
 The same set-up and load as bench/load.py (a fresh SQLite database with 100,000 demo answers and a
@@ -97,7 +97,7 @@ def server_usage(pid: int) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=8.0, help="Per endpoint.")
+    parser.add_argument("--seconds", type=float, default=20.0, help="Per endpoint.")
     parser.add_argument("--think-ms", type=float, default=100.0, help="Pause of each client between requests.")
     parser.add_argument("--json", action="store_true", help="Print the figures as one JSON line.")
     parser.add_argument(
