@@ -97,6 +97,8 @@ def server_usage(pid: int) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=32)
+    # 20 s an endpoint (~6,000 requests): a p99 set by the 60 slowest, not by 24 as in 8 s, whose
+    # verdicts flipped between runs on this shared machine.
     parser.add_argument("--seconds", type=float, default=20.0, help="Per endpoint.")
     parser.add_argument("--think-ms", type=float, default=100.0, help="Pause of each client between requests.")
     parser.add_argument("--json", action="store_true", help="Print the figures as one JSON line.")

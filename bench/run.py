@@ -323,11 +323,11 @@ def section_api(args):
     table("API on SQLite (in-process WSGI client, JWT auth, 5 batches each)", ["what", "figure", "target"], rows)
 
 
-def _run_script(name: str, seconds: float = 8) -> None:
-    """Run a benchmark script of this folder in its own processes and print its report (without
-    the JSON log lines its servers write)."""
+def _run_script(name: str) -> None:
+    """Run a benchmark script of this folder in its own processes, with its own defaults, and print
+    its report (without the JSON log lines its servers write)."""
     result = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name(name)), "--seconds", str(seconds)],
+        [sys.executable, str(Path(__file__).with_name(name))],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -414,9 +414,7 @@ def section_progress(args):
 def section_live(args):
     """Serving between retrains under the load section's load (bench/live.py, its own processes)."""
     print("\n## Live: ability, live predict, next question on gunicorn (bench/live.py)")
-    # 20 s an endpoint (~6,000 requests): a p99 set by the 60 slowest, not by 24 as in 8 s, whose
-    # verdicts flipped between runs on this shared machine.
-    _run_script("live.py", seconds=20)
+    _run_script("live.py")
 
 
 def section_params(args):

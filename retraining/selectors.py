@@ -147,10 +147,10 @@ def learner_answers_after(
     known_count, known_sum = known if known is not None else (-1, -1)  # never a learner's totals
     for question_id, module, answers, keys, largest, right in sql.fetch_all(
         sql.statement("learner answers after", _answers_after_sql),
-        [user_hash, user_hash, after, known_count, known_sum],
+        [user_hash, after, known_count, known_sum],
     ):
         if question_id is None:
-            count, key_sum = int(answers), int(keys or 0)
+            count, key_sum = int(answers), int(keys)
         else:
             rows.append((question_id, module, int(answers), int(right), int(keys)))
             last = max(last, int(largest))
@@ -165,17 +165,18 @@ def _answers_after_sql() -> str:
         sql.quoted(TrainingData, "id"),
         sql.quoted(TrainingData, "learner"),
     )
-    learner = f"(SELECT {sql.quoted(Learner, 'id')} FROM {sql.table(Learner)} WHERE {sql.quoted(Learner, 'hash')} = %s)"
+    learner = f"SELECT {sql.quoted(Learner, 'id')} FROM {sql.table(Learner)} WHERE {sql.quoted(Learner, 'hash')} = %s"
     question_id, module = sql.quoted(Question, "question_id"), sql.quoted(Question, "module")
     correct = sql.quoted(TrainingData, "correct")
     return (
-        f"WITH totals (answers, keys) AS (SELECT COUNT(*), COALESCE(SUM(a.{key}), 0)"
-        f" FROM {answers} a WHERE a.{learner_key} = {learner})"
+        f"WITH learner (id) AS ({learner}),"
+        f" totals (answers, keys) AS (SELECT COUNT(*), COALESCE(SUM(a.{key}), 0)"
+        f" FROM {answers} a WHERE a.{learner_key} = (SELECT id FROM learner))"
         f" SELECT NULL, NULL, answers, keys, NULL, NULL FROM totals"
         f" UNION ALL SELECT q.{question_id}, q.{module}, COUNT(*), SUM(a.{key}), MAX(a.{key}),"
         f" SUM(CASE WHEN a.{correct} THEN 1 ELSE 0 END) FROM {answers} a JOIN {sql.table(Question)} q"
         f" ON q.{sql.quoted(Question, 'id')} = a.{sql.quoted(TrainingData, 'question')}"
-        f" WHERE a.{learner_key} = {learner} AND a.{key} > %s"
+        f" WHERE a.{learner_key} = (SELECT id FROM learner) AND a.{key} > %s"
         f" AND EXISTS (SELECT 1 FROM totals WHERE answers <> %s OR keys <> %s) GROUP BY q.{question_id}, q.{module}"
     )
 
