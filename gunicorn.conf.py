@@ -14,6 +14,16 @@ threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 300))
 graceful_timeout = 30
 keepalive = 5
+# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections
+# over them. On one shared socket the worker that happens to be awake accepts most of them, and a
+# kept-alive connection stays with its worker: 29 of 32 clients ended on one worker (one core) while
+# three idled. Not for a Unix socket: each worker would replace the one file the others bound.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "true").lower() in ("1", "true", "yes") and not bind.startswith(
+    ("unix:", "fd://")
+)
+# The heartbeat every worker touches on each turn of its loop lives in memory where there is a tmpfs
+# (gunicorn's advice: on a disk-backed file system the touch may block the worker).
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
 # Reject absurd request lines and headers before Django sees them; bodies are capped by Django.
 limit_request_line = 8190
 limit_request_fields = 100
