@@ -29,6 +29,7 @@ HEAVY_LEARNERS = 16
 HEAVY_ANSWERS = 2000
 CANDIDATES = 200
 QUESTIONS = 300  # as bench/load.py's demo data
+WARM_CONNECTIONS = 64  # a worker of 4 gets none of them with odds of (3/4)**64, 1 in 10**8
 
 
 def add_heavy_learners() -> str:
@@ -122,7 +123,9 @@ def main():
         port = int(env["GUNICORN_BIND"].rsplit(":", 1)[1])
 
         def measure(method, path, body_for):
-            run_clients(port, 8, 1.0, method, path, token, body_for)  # warm every worker
+            # Every worker keeps the tally of every learner it was asked about: WARM_CONNECTIONS
+            # connections (each lands on a worker the kernel picks) ask about every learner once.
+            run_clients(port, WARM_CONNECTIONS, 60.0, method, path, token, body_for, requests=HEAVY_LEARNERS)
             before, database_before = server_usage(server.pid), database_cpu() if args.postgres else {}
             result = run_clients(port, args.clients, args.seconds, method, path, token, body_for, args.think_ms)
             after, database_after = server_usage(server.pid), database_cpu() if args.postgres else {}
