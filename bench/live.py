@@ -9,11 +9,15 @@ plus learners who answered 2,000 questions after the retrain (the worst case the
 the quiz app's service account. Each endpoint is measured right after /healthz in the same run,
 so the ratio of the p99s holds however busy the machine is. Target: p99 <= 3x the /healthz p99.
 predict with "ability": "model" (the behaviour before live abilities) is measured too, as a baseline.
+The figures are the steady state: before each measurement every worker is asked about every learner
+(it then keeps their tallies). A learner's first request in a worker reads and scores all their
+answers; that is measured apart, at the end, on learners nobody asked about before.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import sys
@@ -33,7 +37,9 @@ WARM_CONNECTIONS = 64  # a worker of 4 gets none of them with odds of (3/4)**64,
 
 
 def add_heavy_learners() -> str:
-    """Learners with HEAVY_ANSWERS answers each, all newer than the model; a serving account's token."""
+    """Learners with HEAVY_ANSWERS answers each, all newer than the model (``heavy-k``, asked under
+    load, and ``first-k``, asked once each at the end); a serving account's token. They answered
+    none of next-question's CANDIDATES (the questions after them), so all 200 are ranked."""
     import numpy as np
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
@@ -47,13 +53,14 @@ def add_heavy_learners() -> str:
     now = timezone.now()
     rows = [
         answer_row(
-            user_id=f"heavy-{k}",
-            question_id=f"q{int(rng.integers(QUESTIONS)) + 1:04d}",
+            user_id=f"{kind}-{k}",
+            question_id=f"q{CANDIDATES + int(rng.integers(QUESTIONS - CANDIDATES)) + 1:04d}",
             correct=bool(rng.random() < 0.6),
             answered_at=now,
-            event_id=f"heavy-{k}-{n}",
+            event_id=f"{kind}-{k}-{n}",
             now=now,
         )
+        for kind in ("heavy", "first")
         for k in range(HEAVY_LEARNERS)
         for n in range(HEAVY_ANSWERS)
     ]
@@ -117,10 +124,16 @@ def main():
         scratch_database(environ.Env.db_url_config(args.postgres), drop_first=True)
     prepare(env)
     token = add_heavy_learners()
+    if args.postgres:  # done now, not by autovacuum in the middle of a measurement (it was, after the insert)
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
     results = []
     load_before = os.getloadavg()
     with gunicorn(env) as server:
         port = int(env["GUNICORN_BIND"].rsplit(":", 1)[1])
+        ranks_all_candidates(port, token)
 
         def measure(method, path, body_for):
             # Every worker keeps the tally of every learner it was asked about: WARM_CONNECTIONS
@@ -145,12 +158,39 @@ def main():
             floor = measure("GET", "/healthz", lambda k, n: None)
             result = measure(method, path, body_for)
             results.append({"endpoint": name, "healthz": floor, "result": result})
+        # A learner's first request in a worker reads and scores all their answers; one client and no
+        # other load, beside learners its worker keeps, asked the same way right after.
+        first = {
+            kind: run_clients(
+                port,
+                1,
+                60.0,
+                "GET",
+                lambda k, n, kind=kind: f"/api/mlops/learners/{kind}-{n}/ability",
+                token,
+                lambda k, n: None,
+                requests=HEAVY_LEARNERS,
+            )
+            for kind in ("first", "heavy")
+        }
     load_after = os.getloadavg()
 
     if args.json:
-        print(json.dumps({"load_average": [load_before, load_after], "results": results}))
+        print(json.dumps({"load_average": [load_before, load_after], "results": results, "first_request": first}))
         return
-    report(results, args, load_before, load_after)
+    report(results, args, load_before, load_after, first)
+
+
+def ranks_all_candidates(port: int, token: str) -> None:
+    """The measured next-question ranks every candidate (none excluded as answered), or the bench stops."""
+    _, _, path, body_for = endpoints()[-1]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    connection.request("POST", path, body_for(0, 0), headers)
+    body = json.loads(connection.getresponse().read())
+    connection.close()
+    if body.get("candidates") != CANDIDATES or body.get("excluded") != 0 or len(body.get("questions", [])) != 5:
+        raise SystemExit(f"next-question should rank all {CANDIDATES} candidates, got {body}")
 
 
 def _heavy(k, n):
@@ -185,7 +225,7 @@ def endpoints() -> tuple:
     )
 
 
-def report(results, args, load_before, load_after):
+def report(results, args, load_before, load_after, first):
     """One row per endpoint beside /healthz measured just before it: latency, the server's CPU per
     request (what a request costs, whatever the queueing), its memory, and the 3x verdict; predict
     (live) also beside predict (model), the behaviour before live abilities."""
@@ -215,6 +255,12 @@ def report(results, args, load_before, load_after):
     live = next(row["result"] for row in results if row["endpoint"] == "predict (live)")
     cpu = live["server_cpu_ms"] / baseline["server_cpu_ms"]
     peak = max(row["result"]["peak_mib"] for row in results)
+    print(
+        f"A learner's first request in a worker (ability; reads and scores all {HEAVY_ANSWERS:,} answers; one client, "
+        f"no other load): p50 {first['first']['p50']:.1f} ms, max {first['first']['p99']:.1f} ms over "
+        f"{HEAVY_LEARNERS} learners; a learner the worker keeps: p50 {first['heavy']['p50']:.1f} ms, "
+        f"max {first['heavy']['p99']:.1f} ms"
+    )
     print(
         f"predict (live) beside predict (model), same run: p50 {live['p50'] / baseline['p50']:.2f}x, "
         f"p99 {live['p99'] / baseline['p99']:.2f}x, cpu per request {cpu:.2f}x; "
