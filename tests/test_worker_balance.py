@@ -66,18 +66,14 @@ def test_every_worker_listens_on_its_own_socket_and_connections_reach_them_all()
     assert counts[-1] <= CONNECTIONS // 2, counts
 
 
-def _settings(**env) -> dict:
-    before = dict(os.environ)
-    os.environ.update(env)
-    try:
-        return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    finally:
-        os.environ.clear()
-        os.environ.update(before)
+def test_only_a_tcp_bind_listens_per_worker(monkeypatch):
+    def reuse_port(**env) -> bool:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return runpy.run_path(str(ROOT / "gunicorn.conf.py"))["reuse_port"]
 
-
-def test_only_a_tcp_bind_listens_per_worker():
-    assert _settings(GUNICORN_BIND="127.0.0.1:8000")["reuse_port"] is True
+    monkeypatch.delenv("GUNICORN_REUSE_PORT", raising=False)
+    assert reuse_port(GUNICORN_BIND="127.0.0.1:8000") is True
     # Each worker would unlink and bind the socket file again: the last one would take every connection.
-    assert _settings(GUNICORN_BIND="unix:/run/irt/gunicorn.sock")["reuse_port"] is False
-    assert _settings(GUNICORN_BIND="127.0.0.1:8000", GUNICORN_REUSE_PORT="false")["reuse_port"] is False
+    assert reuse_port(GUNICORN_BIND="unix:/run/irt/gunicorn.sock") is False
+    assert reuse_port(GUNICORN_BIND="127.0.0.1:8000", GUNICORN_REUSE_PORT="false") is False
