@@ -72,13 +72,16 @@ def add_heavy_learners() -> str:
 
 
 def _process_cpu(stat: str) -> tuple[str, float]:
-    """A process's name and CPU seconds used so far (user + system), from its /proc/<pid>/stat."""
+    """A process's name and CPU seconds used so far (user + system) by it and by its children that
+    ended (the kernel adds theirs to the parent's once it has waited for them), from /proc/<pid>/stat."""
     fields = stat.rsplit(")", 1)[1].split()
-    return stat[stat.index("(") + 1 : stat.rindex(")")], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = sum(int(fields[k]) for k in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+    return stat[stat.index("(") + 1 : stat.rindex(")")], ticks / os.sysconf("SC_CLK_TCK")
 
 
 def database_cpu() -> dict[int, float]:
-    """CPU seconds so far of each PostgreSQL process on this machine (the server and its backends)."""
+    """CPU seconds so far of each PostgreSQL process on this machine (the server and its backends);
+    a backend that ended is counted in the server's (its parent's) figure."""
     usage = {}
     for entry in Path("/proc").iterdir():
         try:
@@ -144,8 +147,9 @@ def main():
             after, database_after = server_usage(server.pid), database_cpu() if args.postgres else {}
             requests = max(result["requests"], 1)
             cpu_ms = (after["cpu"] - before["cpu"]) * 1000 / requests
-            # Backends that started during the window count from zero; one that ended in it is missed.
-            database = sum(used - database_before.get(pid, 0.0) for pid, used in database_after.items())
+            # Backends that started during the window count from zero; one that ended in it counts
+            # in the server process's figure (its parent), as do gunicorn workers in the master's.
+            database = sum(database_after.values()) - sum(database_before.values())
             return {
                 **result,
                 "server_cpu_ms": cpu_ms,
