@@ -24,6 +24,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
 
 from common import sql
+from retraining import permissions
 
 
 class RefreshSerializer(TokenRefreshSerializer):
@@ -100,7 +101,10 @@ class AuthenticationScheme(SimpleJWTScheme):
 
 def token_user(user_id):
     """The user a token names, or None: the ORM's query, compiled once per database and its
-    columns converted as the ORM does (SQLite and PostgreSQL; other databases use the ORM)."""
+    columns converted as the ORM does (SQLite and PostgreSQL; other databases use the ORM).
+
+    The same statement reads whether the user holds the permissions every serving request asks
+    about (:data:`retraining.permissions.READ_WITH_USER`): one round trip for both."""
     User = get_user_model()
     field = User._meta.get_field(api_settings.USER_ID_FIELD)
     if not sql.compiled():
@@ -109,25 +113,32 @@ def token_user(user_id):
         value = field.get_db_prep_value(field.to_python(user_id), connection)
     except (ValidationError, TypeError, ValueError):  # not a value of the id field: nobody
         return None
-    text, converters, names = sql.statement("token user", lambda: _user_statement(User, field, value))
-    row = sql.fetch_one(text, [value])
+    text, params, converters, names = sql.statement("token user", lambda: _user_statement(User, field, value))
+    row = sql.fetch_one(text, [*params, value])
     if row is None:
         return None
-    row = list(row)
+    row, held = list(row[: len(names)]), row[len(names) :]
     for position, (functions, expression) in converters.items():
         for convert in functions:
             row[position] = convert(row[position], expression, connection)
-    return User.from_db(connection.alias, names, row)
+    user = User.from_db(connection.alias, names, row)
+    if permissions.answered_in_sql():
+        permissions.keep_held(user, held)
+    return user
 
 
-def _user_statement(User, field, value) -> tuple[str, dict, list[str]]:
-    """The user query's SQL (one parameter: the id), its columns' converters and the field names."""
+def _user_statement(User, field, value) -> tuple[str, list, dict, list[str]]:
+    """The user query's SQL with the held permissions' columns after the user's (its parameters:
+    the permissions', then the id), those parameters, the user columns' converters and field names."""
     compiler = User.objects.filter(**{field.name: value}).query.get_compiler(using=connection.alias)
     text, params = compiler.as_sql()
     if len(params) != 1:
         raise RuntimeError(f"the user query has {len(params)} parameters, expected one: {text}")
     converters = compiler.get_converters([column for column, _, _ in compiler.select])
-    return text, converters, [f.attname for f in User._meta.concrete_fields]
+    names = [f.attname for f in User._meta.concrete_fields]
+    columns, held_params = permissions.held_columns(f"u.{connection.ops.quote_name(User._meta.pk.column)}")
+    text = f"SELECT u.*, {', '.join(columns)} FROM ({text}) u" if columns else text
+    return text, held_params, converters, names
 
 
 def _note_credential_change(sender, instance, update_fields=None, **kwargs):

@@ -163,6 +163,38 @@ def test_the_permission_query_answers_as_django_does(django_user_model, how, exp
     assert user.has_perm(SERVE_PREDICTIONS) is expected
 
 
+@pytest.mark.parametrize("how", list(HOLDERS))
+def test_a_token_user_carries_the_answer_read_with_it(django_user_model, django_assert_num_queries, how):
+    """The token's user and whether they hold the serving permission come from one statement, and
+    holds() then asks nothing more: the same answer as Django's in every case above."""
+    from mlops_site.tokens import token_user
+    from retraining.permissions import SERVE_PREDICTIONS, holds
+
+    other = django_user_model.objects.create_user("other")
+    _grant(other)
+    _grant_to_group(other)
+    user = django_user_model.objects.create_user("someone")
+    HOLDERS[how](user)
+    expected = django_user_model.objects.get(pk=user.pk).has_perm(SERVE_PREDICTIONS)
+    with django_assert_num_queries(1):
+        read = token_user(user.pk)
+    with django_assert_num_queries(0):
+        assert holds(read, SERVE_PREDICTIONS) is expected
+    assert read.username == "someone" and read.password == user.password
+
+
+def test_a_token_user_asks_for_other_permissions(django_user_model, django_assert_num_queries):
+    """Only the serving permission is read with the user; another is still asked for (and right)."""
+    from mlops_site.tokens import token_user
+    from retraining.permissions import ACTIONS, DEPLOY, holds
+
+    user = django_user_model.objects.create_user("someone")
+    _grant(user)
+    read = token_user(user.pk)
+    with django_assert_num_queries(1):
+        assert holds(read, ACTIONS[DEPLOY]) is False
+
+
 def test_a_permission_taken_away_stops_serving_at_once(api, quiz_app, simulated):
     from django.contrib.auth.models import Permission
 
@@ -186,6 +218,7 @@ class GrantsEverything:
 
 
 def test_with_other_authentication_backends_django_decides(django_user_model, settings):
+    from mlops_site.tokens import token_user
     from retraining.permissions import SERVE_PREDICTIONS, holds
 
     user = django_user_model.objects.create_user("someone")
@@ -195,3 +228,4 @@ def test_with_other_authentication_backends_django_decides(django_user_model, se
         "tests.test_service_role.GrantsEverything",
     ]
     assert holds(django_user_model.objects.get(pk=user.pk), SERVE_PREDICTIONS) is True
+    assert holds(token_user(user.pk), SERVE_PREDICTIONS) is True  # not the answer read with the user
