@@ -3,8 +3,9 @@
 Building a query through the ORM costs more than running it on SQLite or PostgreSQL. The few
 reads every serving request makes (its token's user, a permission, the serving version, the
 learner's answers) are built once per database alias and process by :func:`statement` and run by
-:func:`fetch_one`/:func:`fetch_all`. Other databases (MongoDB) have no SQL: :func:`compiled` is
-False there and each caller takes its ORM path.
+:func:`fetch_one`/:func:`fetch_all`, whose first read of a request also checks the connection.
+Other databases (MongoDB) have no SQL: :func:`compiled` is False there and each caller takes its
+ORM path.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
 COMPILED_VENDORS = ("sqlite", "postgresql")
 
@@ -49,12 +50,35 @@ def table(model) -> str:
 
 
 def fetch_one(sql: str, params) -> tuple | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    return _read(sql, params, lambda cursor: cursor.fetchone())
 
 
 def fetch_all(sql: str, params) -> list[tuple]:
+    return _read(sql, params, lambda cursor: cursor.fetchall())
+
+
+def _read(sql: str, params, fetch):
+    """Run a read. On a connection kept from an earlier request, the first read is also the health
+    check that Django's ``CONN_HEALTH_CHECKS`` makes with a ``SELECT 1`` of its own, a round trip
+    before every request's first query: when this read finds the connection gone (the database
+    restarted, the connection timed out) it is closed and the read runs once more on a new one.
+    An error on a connection that still works (a timeout, a bad statement) is raised as it is."""
+    checking = (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    )
+    if checking:
+        connection.health_check_done = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return fetch(cursor)
+    except (InterfaceError, OperationalError):
+        if not checking or connection.is_usable():
+            raise
+        connection.close()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return fetch(cursor)

@@ -1,0 +1,104 @@
+"""A serving request's first read is also its connection's health check (PostgreSQL, a real server):
+no ``SELECT 1`` of its own before it, and a connection the server dropped between requests is
+replaced without the request noticing."""
+
+import psycopg
+import pytest
+from django.db import connection
+
+from retraining import services
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),  # the connection is kept between requests, as in production
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only: a check is a round trip"),
+]
+ABILITY = "/api/mlops/learners/user1/ability"
+
+
+@pytest.fixture
+def checks(monkeypatch):
+    """Each ``is_usable()`` (Django's health check: a ``SELECT 1``) made on this connection."""
+    made = []
+    usable = connection.is_usable
+
+    def counted():
+        made.append(True)
+        return usable()
+
+    monkeypatch.setattr(connection, "is_usable", counted)
+    return made
+
+
+@pytest.fixture
+def client(api, django_user_model, simulated):
+    from django.contrib.auth.models import Permission
+
+    from tests.conftest import PASSWORD
+
+    services.retrain()
+    app = django_user_model.objects.create_user("quiz-service", password=PASSWORD)
+    app.user_permissions.add(Permission.objects.get(codename="serve_predictions"))
+    client = api(app)
+    assert client.get(ABILITY).status_code == 200
+    assert connection.connection is not None and connection.health_check_enabled
+    return client
+
+
+def request(client, path):
+    """A request on the kept connection: the test client skips the handler's start-of-request
+    step (it would close the test's connection), so it is made here as the handler makes it."""
+    connection.close_if_unusable_or_obsolete()
+    return client.get(path)
+
+
+def drop_connection() -> int:
+    """Make the server end this process's connection, as a restart or an idle timeout would."""
+    dropped = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        assert other.execute("SELECT pg_terminate_backend(%s)", [dropped]).fetchone() == (True,)
+    return dropped
+
+
+def test_a_serving_request_sends_no_check_of_its_own(client, checks):
+    assert request(client, ABILITY).status_code == 200
+    assert checks == []
+
+
+def test_a_connection_the_server_dropped_is_replaced_by_the_first_read(client, checks):
+    dropped = drop_connection()
+    assert request(client, ABILITY).status_code == 200
+    assert connection.connection.info.backend_pid != dropped
+    assert checks == [True]  # asked once, after the read failed: the connection was gone
+    assert request(client, ABILITY).status_code == 200
+
+
+def test_a_request_that_reads_through_the_orm_keeps_djangos_check(client, checks):
+    dropped = drop_connection()
+    assert request(client, "/api/mlops/versions").status_code == 403  # answered, not a 500
+    assert connection.connection.info.backend_pid != dropped
+
+
+def test_over_http_a_restarted_connection_costs_no_request(simulated, django_user_model, settings):
+    """gunicorn (one worker, one thread, its connection kept): every connection to the database but
+    the test's own is ended between two requests, and the second is still answered."""
+    from django.contrib.auth.models import Permission
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from tests.api_client import call
+    from tests.servers import gunicorn
+
+    services.retrain()
+    app = django_user_model.objects.create_user("quiz-app")
+    app.user_permissions.add(Permission.objects.get(codename="serve_predictions"))
+    token = str(AccessToken.for_user(app))
+    env = {"GUNICORN_THREADS": "1", "JWT_SECRET": settings.SIMPLE_JWT["SIGNING_KEY"]}
+    with gunicorn(workers=1, env=env) as (host, port):
+        base = f"http://{host}:{port}"
+        assert call(base, "GET", ABILITY, None, token)[0] == 200
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert cursor.fetchall(), "the worker's connection was not kept"
+        assert call(base, "GET", ABILITY, None, token)[0] == 200
