@@ -1,8 +1,8 @@
 """Reads made on every serving request, as SQL built once per database and run on a plain cursor.
 
 Building a query through the ORM costs more than running it on SQLite or PostgreSQL. The few
-reads every serving request makes (its token's user, a permission, the serving version, the
-learner's answers) are built once per database alias and process by :func:`statement` and run by
+reads every serving request makes (its token's user with a permission, the serving version with
+the learner's answers) are built once per database alias and process by :func:`statement` and run by
 :func:`fetch_one`/:func:`fetch_all`, whose first read of a request also checks the connection.
 Other databases (MongoDB) have no SQL: :func:`compiled` is False there and each caller takes its
 ORM path.

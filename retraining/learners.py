@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from common import sql
 from training_data.anonymise import hash_user_id
 
 from . import selectors
 from .errors import RetrainingError
 from .irt import information, rank_items
-from .live import Tally, live_abilities
+from .live import Tally, live_abilities, serving_learner
 from .serving import Ability, StoredModel, production_model
 
 ABILITY_SOURCES = ("live", "model")
@@ -30,10 +31,19 @@ class NoCandidates(RetrainingError):
     code = "no_candidates"
 
 
-def _live_abilities(model: StoredModel, user_hashes) -> tuple[dict[str, Ability], dict[str, Tally]]:
-    """Each learner's live ability, and the tally of their answers (``.questions``: those answered)."""
-    scored = live_abilities(model, model.key, user_hashes)
-    return {h: ability for h, (ability, _) in scored.items()}, {h: tally for h, (_, tally) in scored.items()}
+def _serving_live(user_hashes) -> tuple[str, StoredModel, dict[str, Ability], dict[str, Tally]]:
+    """The serving version (name, predictor) and each learner's live ability under it, and the tally
+    of their answers (``.questions``: those answered). For one learner on SQLite or PostgreSQL, which
+    version serves and the learner's answers are asked in one statement."""
+    user_hashes = set(user_hashes)
+    if len(user_hashes) == 1 and sql.compiled():
+        (user_hash,) = user_hashes
+        version, model, ability, tally = serving_learner(user_hash)
+        return version, model, {user_hash: ability}, {user_hash: tally}
+    version, model = production_model()
+    scored = live_abilities(model, model.key, user_hashes) if user_hashes else {}
+    abilities = {h: ability for h, (ability, _) in scored.items()}
+    return version, model, abilities, {h: tally for h, (_, tally) in scored.items()}
 
 
 @dataclass(frozen=True)
@@ -44,9 +54,8 @@ class LearnerAbility:
 
 def learner_ability(*, user_id: str) -> LearnerAbility:
     """The learner's live ability under the serving version (the prior without usable answers)."""
-    version, model = production_model()
     user_hash = hash_user_id(user_id)
-    abilities, _ = _live_abilities(model, [user_hash])
+    version, _, abilities, _ = _serving_live([user_hash])
     return LearnerAbility(version, abilities[user_hash])
 
 
@@ -70,10 +79,9 @@ def predictions(
     learner in that module (live, from the same answers, with a live ability); without it, or in a
     module the learner never answered in, the overall ability is used.
     """
-    version, model = production_model()
     hashes = [hash_user_id(user_id) for user_id, _, _ in pairs]
     live_hashes = [h for h, (_, _, source) in zip(hashes, pairs, strict=True) if source == "live"]
-    live, _ = _live_abilities(model, live_hashes) if live_hashes else ({}, {})
+    version, model, live, _ = _serving_live(live_hashes)
     abilities = [
         live[h] if source == "live" else model.model_ability(h) for h, (_, _, source) in zip(hashes, pairs, strict=True)
     ]
@@ -142,9 +150,8 @@ def next_questions(
         raise RetrainingError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     if exclude not in EXCLUDE:
         raise RetrainingError(f"exclude must be one of {', '.join(EXCLUDE)}, got {exclude!r}")
-    version, model = production_model()
     user_hash = hash_user_id(user_id)
-    abilities, answered = _live_abilities(model, [user_hash])
+    version, model, abilities, answered = _serving_live([user_hash])
     ability = abilities[user_hash]
 
     pool, positions, unknown = _candidate_pool(model, version, candidates=candidates, module=module)

@@ -14,7 +14,8 @@ the newest one kept. When the totals are not the kept ones plus the new answers'
 deleted, e.g. an erasure, or one was committed late with a smaller key), everything is read again
 and re-scored, so an answer that is gone never counts. (Deletions can hide new answers from the
 totals only by matching their count and key sum exactly: never newer answers alone, whose keys are
-all above every kept one.)
+all above every kept one.) For one learner, the same statement also asks which version serves
+(:func:`serving_learner`): a serving request's second and last round trip, after its token's user.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from common import sql
 from . import selectors
 from .irt import eap_from_log_likelihood, module_ability
 from .irt.heuristic import ability_from_success_rate
-from .serving import Ability, StoredModel
+from .serving import Ability, StoredModel, serving_model, serving_query
 
 KEPT_LEARNERS = 4096  # per process; the least recently asked for are dropped first
 
@@ -58,6 +59,10 @@ class Tally:
     def explains(self, totals: tuple[int, int, int], rows) -> bool:
         """Whether the learner's answers now (``totals``: count, key sum) are these plus ``rows``."""
         return totals[:2] == (self.count + sum(row[2] for row in rows), self.key_sum + sum(row[4] for row in rows))
+
+    def rows(self) -> list[tuple]:
+        """The tally as answer rows (question id, module, answers, right, 0), to score it whole."""
+        return [(question_id, module, n, right, 0) for (question_id, module), (n, right) in self.groups.items()]
 
     @cached_property
     def questions(self) -> frozenset[str]:
@@ -106,23 +111,60 @@ def live_abilities(model: StoredModel, version_key, user_hashes) -> dict[str, tu
 
 def _one_learner(model: StoredModel, version_key, user_hash: str) -> Kept:
     """The kept tally brought up to date by its newer answers, or all answers read again."""
-    key = (version_key, user_hash)
+    kept = _kept_for(version_key, user_hash)
+    totals, rows = selectors.learner_answers_after(user_hash, *_since(kept))
+    return _brought_up_to_date(model, version_key, user_hash, kept, version_key, totals, rows)
+
+
+_serving_seen = None  # the key of the version this process last found serving
+
+
+def serving_learner(user_hash: str) -> tuple[str, StoredModel, Ability, Tally]:
+    """The serving version (name and predictor) and the learner's live ability and tally under it,
+    which version serves and the learner's answers asked in one statement (compiled SQL only).
+
+    The answers newer than those kept are asked relative to the learner's tally under the version
+    this process last found serving; when another serves now (a deploy, a rollback), the same
+    tally, brought up to date, is scored under it."""
+    global _serving_seen
+    guess = _serving_seen
+    kept = _kept_for(guess, user_hash) if guess is not None else None
+    key, totals, rows = selectors.row_and_learner_answers_after(serving_query(), user_hash, *_since(kept))
+    version, model = serving_model(key)
+    _serving_seen = key
+    kept = _brought_up_to_date(model, key, user_hash, kept, guess, totals, rows)
+    return version, model, kept.ability, kept.tally
+
+
+def _kept_for(version_key, user_hash: str) -> Kept | None:
     with _lock:
-        kept = _kept.get(key)
-    after, known = (kept.tally.last_key, (kept.tally.count, kept.tally.key_sum)) if kept is not None else (0, None)
-    totals, rows = selectors.learner_answers_after(user_hash, after, known)
+        return _kept.get((version_key, user_hash))
+
+
+def _since(kept: Kept | None) -> tuple[int, tuple[int, int] | None]:
+    """The key after which to read a learner's answers, and the totals kept (none: read all)."""
+    return (kept.tally.last_key, (kept.tally.count, kept.tally.key_sum)) if kept is not None else (0, None)
+
+
+def _brought_up_to_date(model, version_key, user_hash, kept, kept_under, totals, rows) -> Kept:
+    """``kept`` (scored under ``kept_under``) with the answers read after it (``totals``, ``rows``),
+    scored under ``version_key``'s ``model``; when something below its newest answer changed, all the
+    learner's answers read again."""
     if kept is not None and kept.tally.explains(totals, rows):
-        if not rows:
-            _keep(key, kept)
+        if kept_under != version_key:  # the same answers and the new ones, scored under another version
+            tally = kept.tally.plus(rows, totals[2])
+            new_score = score(model, tally.rows())
+        elif not rows:
+            _keep((version_key, user_hash), kept)
             return kept
-        tally, base = kept.tally.plus(rows, totals[2]), kept.score
+        else:
+            tally, new_score = kept.tally.plus(rows, totals[2]), score(model, rows, kept.score)
     else:
         if kept is not None:  # something below the newest kept answer changed: read them all
             totals, rows = selectors.learner_answers_after(user_hash, 0)
-        tally, base = Tally().plus(rows, totals[2]), Score()
-    new_score = score(model, rows, base)
+        tally, new_score = Tally().plus(rows, totals[2]), score(model, rows)
     kept = Kept(tally, new_score, ability_of(model, new_score, tally))
-    _keep(key, kept)
+    _keep((version_key, user_hash), kept)
     return kept
 
 

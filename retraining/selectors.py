@@ -142,24 +142,45 @@ def learner_answers_after(
     there is none). With ``known`` (a count and key sum), the newer answers are read only when the
     totals differ from it: an unchanged learner costs one pass over their answers, not two.
     Compiled SQL only (see common.sql)."""
+    _, totals, rows = _answers_after(None, user_hash, after, known)
+    return totals, rows
+
+
+def row_and_learner_answers_after(
+    row_query: tuple[str, list, int], user_hash: str, after: int, known: tuple[int, int] | None = None
+) -> tuple[tuple | None, tuple[int, int, int], list[tuple]]:
+    """:func:`learner_answers_after`, and first the row (None when there is none) of ``row_query``
+    (the SQL, parameters and number of columns of a query finding at most one row, e.g. which
+    version serves), read by the same statement: one round trip for both."""
+    return _answers_after(row_query, user_hash, after, known)
+
+
+def _answers_after(row_query, user_hash: str, after: int, known: tuple[int, int] | None):
     count, key_sum, last = 0, 0, after
     rows = []
+    found = None
     known_count, known_sum = known if known is not None else (-1, -1)  # never a learner's totals
-    for question_id, module, answers, keys, largest, right in sql.fetch_all(
-        sql.statement("learner answers after", _answers_after_sql),
-        [user_hash, after, known_count, known_sum],
+    if row_query is None:
+        text, params = sql.statement("learner answers after", lambda: _answers_after_sql(0)), []
+    else:
+        query, params, width = row_query
+        text = sql.statement(f"learner answers after, with {query}", lambda: _answers_after_sql(width, query))
+    for question_id, module, answers, keys, largest, right, *row in sql.fetch_all(
+        text, [*params, user_hash, after, known_count, known_sum]
     ):
         if question_id is None:
             count, key_sum = int(answers), int(keys)
+            found = tuple(row) if row and row[0] is not None else None
         else:
             rows.append((question_id, module, int(answers), int(right), int(keys)))
             last = max(last, int(largest))
-    return (count, key_sum, last), rows
+    return found, (count, key_sum, last), rows
 
 
-def _answers_after_sql() -> str:
+def _answers_after_sql(width: int, row_query: str = "") -> str:
     """The totals row (question id NULL) and the newer answers grouped by question, in one UNION ALL;
-    the second part runs only when the totals are not the ones given (a one-time condition)."""
+    the second part runs only when the totals are not the ones given (a one-time condition). With
+    ``row_query`` (``width`` columns), its row's columns follow the totals (NULL on the other rows)."""
     answers, key, learner_key = (
         sql.table(TrainingData),
         sql.quoted(TrainingData, "id"),
@@ -168,13 +189,17 @@ def _answers_after_sql() -> str:
     learner = f"SELECT {sql.quoted(Learner, 'id')} FROM {sql.table(Learner)} WHERE {sql.quoted(Learner, 'hash')} = %s"
     question_id, module = sql.quoted(Question, "question_id"), sql.quoted(Question, "module")
     correct = sql.quoted(TrainingData, "correct")
+    names = [f"c{k}" for k in range(width)]
+    found = f"found ({', '.join(names)}) AS ({row_query}), " if width else ""
+    found_columns = "".join(f", (SELECT {name} FROM found)" for name in names)
+    nulls = ", NULL" * width
     return (
-        f"WITH learner (id) AS ({learner}),"
+        f"WITH {found}learner (id) AS ({learner}),"
         f" totals (answers, keys) AS (SELECT COUNT(*), COALESCE(SUM(a.{key}), 0)"
         f" FROM {answers} a WHERE a.{learner_key} = (SELECT id FROM learner))"
-        f" SELECT NULL, NULL, answers, keys, NULL, NULL FROM totals"
+        f" SELECT NULL, NULL, answers, keys, NULL, NULL{found_columns} FROM totals"
         f" UNION ALL SELECT q.{question_id}, q.{module}, COUNT(*), SUM(a.{key}), MAX(a.{key}),"
-        f" SUM(CASE WHEN a.{correct} THEN 1 ELSE 0 END) FROM {answers} a JOIN {sql.table(Question)} q"
+        f" SUM(CASE WHEN a.{correct} THEN 1 ELSE 0 END){nulls} FROM {answers} a JOIN {sql.table(Question)} q"
         f" ON q.{sql.quoted(Question, 'id')} = a.{sql.quoted(TrainingData, 'question')}"
         f" WHERE a.{learner_key} = (SELECT id FROM learner) AND a.{key} > %s"
         f" AND EXISTS (SELECT 1 FROM totals WHERE answers <> %s OR keys <> %s) GROUP BY q.{question_id}, q.{module}"

@@ -268,13 +268,29 @@ def production_model() -> tuple[str, StoredModel]:
     A trained version's parameters never change, so predictors are kept per version in this
     process; each call only asks the database which version serves now.
     """
-    key = _serving_key()
+    return serving_model(_serving_key())
+
+
+def serving_model(key: tuple | None) -> tuple[str, StoredModel]:
+    """The name and predictor of the version whose key (:func:`serving_query`'s row) is ``key``;
+    ``NoProductionModel`` for None (no version serves)."""
     if key is None:
         raise NoProductionModel()
     return key[1], _cached(key)
 
 
 _SERVING = ModelVersion.objects.filter(is_production=True).values_list("pk", "version", "training_completed_at")
+
+
+def serving_query() -> tuple[str, list, int]:
+    """The SQL that finds the serving version's key (pk, version, training completed at), its
+    parameters and its number of columns, for a statement that reads it beside something else."""
+
+    def build():
+        text, params = _SERVING.query.sql_with_params()
+        return text, list(params), 3
+
+    return sql.statement("serving version query", build)
 
 
 def _serving_key() -> tuple | None:

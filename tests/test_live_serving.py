@@ -261,6 +261,7 @@ def test_the_serving_endpoints_follow_a_deploy_and_a_rollback_at_once(api, staff
 def _fresh_ability(client, user_id):
     """The ability re-scored from all the learner's answers: nothing kept from earlier requests."""
     live._kept.clear()
+    live._serving_seen = None
     return client.get(f"/api/mlops/learners/{user_id}/ability").json()
 
 
@@ -320,3 +321,44 @@ def test_serving_answers_json_and_refuses_other_formats(api, staff, served):
         assert client.get("/api/mlops/learners/u1/ability", HTTP_ACCEPT=accept).status_code == 200
     assert client.get("/api/mlops/learners/u1/ability", HTTP_ACCEPT="text/html").status_code == 406
     assert client.get("/api/mlops/learners/u1/ability?format=xml").status_code == 404
+
+
+def test_a_learner_kept_under_one_version_is_scored_under_the_next(api, staff, served, add_answers):
+    """Which version serves and the learner's newer answers come from one statement; after a deploy
+    or a rollback the tally kept under the version before is scored under the one serving now."""
+    client = api(staff)
+    questions = sorted(served["questions"])
+    add_answers([("mover", q, k % 2) for k, q in enumerate(questions[:10])], prefix="m1")
+    assert client.get("/api/mlops/learners/mover/ability").json()["version"] == "v1"  # kept under v1
+    services.retrain(auto_deploy=False)
+    add_answers([("mover", q, 1) for q in questions[10:14]], prefix="m2")
+    services.version_deploy(version=ModelVersion.objects.get(version="v2"), actor_name="test")
+    under_v2 = client.get("/api/mlops/learners/mover/ability").json()
+    assert (under_v2["version"], under_v2["answers"]) == ("v2", 14)
+    assert under_v2 == pytest.approx(_fresh_ability(client, "mover"), abs=1e-9)
+
+    add_answers([("mover", questions[14], 0)], prefix="m3")
+    services.version_deploy(version=ModelVersion.objects.get(version="v1"), actor_name="test")
+    back = client.post("/api/mlops/next-question", {"userId": "mover", "candidates": questions}, format="json").json()
+    fresh = _fresh_ability(client, "mover")
+    assert (back["version"], fresh["version"], fresh["answers"]) == ("v1", "v1", 15)
+    assert back["ability"] == pytest.approx(fresh["ability"], abs=1e-9) and back["excluded"] == 15
+
+
+def test_a_live_request_makes_two_reads(api, django_user_model, served, django_assert_num_queries):
+    """The token's user with their permission, then the serving version with the learner's answers."""
+    from django.contrib.auth.models import Permission
+
+    from tests.conftest import PASSWORD
+
+    app = django_user_model.objects.create_user("quiz-service", password=PASSWORD)
+    app.user_permissions.add(Permission.objects.get(codename="serve_predictions"))
+    client = api(app)
+    for request in (
+        lambda: client.get("/api/mlops/learners/user1/ability"),
+        lambda: client.post("/api/mlops/predict", {"userId": "user1", "questionId": "q1"}, format="json"),
+        lambda: client.post("/api/mlops/next-question", {"userId": "user1", "candidates": ["q1"]}, format="json"),
+    ):
+        assert request().status_code == 200  # the first in this process also loads the version's parameters
+        with django_assert_num_queries(2):
+            assert request().status_code == 200
