@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Count, IntegerField, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from common import sql
 from training_data.models import Learner, Question, TrainingData
+from training_data.postgresql_layout import LEARNER_TOTALS
 
 # The answers as numpy arrays live in their own module; reads of them are reached from here too.
 from .answers import AnswerArrays, answers_concat, answers_given, answers_queryset
@@ -186,17 +188,24 @@ def _answers_after_sql(width: int, row_query: str = "") -> str:
         sql.quoted(TrainingData, "id"),
         sql.quoted(TrainingData, "learner"),
     )
-    learner = f"SELECT {sql.quoted(Learner, 'id')} FROM {sql.table(Learner)} WHERE {sql.quoted(Learner, 'hash')} = %s"
+    where = f"FROM {sql.table(Learner)} WHERE {sql.quoted(Learner, 'hash')} = %s"
     question_id, module = sql.quoted(Question, "question_id"), sql.quoted(Question, "module")
     correct = sql.quoted(TrainingData, "correct")
     names = [f"c{k}" for k in range(width)]
     found = f"found ({', '.join(names)}) AS ({row_query}), " if width else ""
     found_columns = "".join(f", (SELECT {name} FROM found)" for name in names)
     nulls = ", NULL" * width
+    if connection.vendor == "postgresql":  # the learner row keeps them (training_data 0006)
+        learner = f"learner (id, answers, keys) AS (SELECT {sql.quoted(Learner, 'id')}, {LEARNER_TOTALS} {where})"
+        totals = "SELECT COALESCE((SELECT answers FROM learner), 0), COALESCE((SELECT keys FROM learner), 0)"
+    else:  # read from the covering index on (learner, question, correct), which holds each row's key
+        learner = f"learner (id) AS (SELECT {sql.quoted(Learner, 'id')} {where})"
+        totals = (
+            f"SELECT COUNT(*), COALESCE(SUM(a.{key}), 0) FROM {answers} a"
+            f" WHERE a.{learner_key} = (SELECT id FROM learner)"
+        )
     return (
-        f"WITH {found}learner (id) AS ({learner}),"
-        f" totals (answers, keys) AS (SELECT COUNT(*), COALESCE(SUM(a.{key}), 0)"
-        f" FROM {answers} a WHERE a.{learner_key} = (SELECT id FROM learner))"
+        f"WITH {found}{learner}, totals (answers, keys) AS ({totals})"
         f" SELECT NULL, NULL, answers, keys, NULL, NULL{found_columns} FROM totals"
         f" UNION ALL SELECT q.{question_id}, q.{module}, COUNT(*), SUM(a.{key}), MAX(a.{key}),"
         f" SUM(CASE WHEN a.{correct} THEN 1 ELSE 0 END){nulls} FROM {answers} a JOIN {sql.table(Question)} q"

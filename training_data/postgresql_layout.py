@@ -15,15 +15,21 @@ smaller structures, measured at 1M-5M answers as the demo writer and ingest writ
   duplicates PostgreSQL stores as posting lists; :mod:`training_data.recency` orders and filters
   by that day first, then by the exact time within it.
 - one learner's answers (live ability): a GIN index on the learner key (compressed lists of row
-  pointers); the learner's rows are then read from the table.
+  pointers); the learner's rows are then read from the table. Whether they changed since a process
+  last read them is told by the count and key sum of the learner's answers, which the learner's
+  row keeps (statement triggers, migration 0006): no answer row is read for that.
 - the learner's hash: its unique B-tree only (the admin's prefix search is a range on it), not
   the extra pattern index Django adds for ``LIKE``.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 ANSWERS = "training_data_trainingdata"
 LEARNERS = "training_data_learner"
+# Columns of the learner row, kept by triggers (training_data 0006): how many answers, their keys' sum.
+LEARNER_TOTALS = "answer_count, answer_key_sum"
 DAY = "date_trunc('day', answered_at AT TIME ZONE 'UTC')"  # the expression training_data.recency orders by
 
 _COMPACT = [
@@ -99,3 +105,25 @@ def layout_btree(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
         for statement in _BTREE:
             cursor.execute(statement)
+
+
+@contextmanager
+def learner_totals_deferred():
+    """Inside a transaction of many answer statements (an import, the demo data): the learner rows'
+    answer totals (migration 0006) are added up once, when the block ends, not by each statement,
+    so the transaction holds no learner row (which another writer of that learner's answers would
+    wait for) until its end. PostgreSQL only; elsewhere nothing. Left without its end (an error),
+    the transaction rolls back with everything it noted."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("learner_totals_deferred() needs a transaction: call it inside transaction.atomic()")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('training_data.learner_totals', 'deferred', true)")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('training_data.learner_totals', '', true)")
+        cursor.execute("SELECT training_data_learner_totals_apply()")

@@ -13,7 +13,7 @@ from retraining.irt import draw_answers
 
 from ..anonymise import hash_user_id
 from ..fields import event_key
-from ..postgresql_layout import answer_keys_summarize
+from ..postgresql_layout import answer_keys_summarize, learner_totals_deferred
 from ..validation import answered_at_check
 from .insert import answers_store, learner_keys, question_keys
 
@@ -66,7 +66,7 @@ def demo_data_generate(
     # user_of is sorted: ordering by (user, time) keeps each user's answers in time order.
     offsets = offsets[np.lexsort((offsets, drawn.user_of))]
     inserted = 0
-    with transaction.atomic():
+    with transaction.atomic(), learner_totals_deferred():  # the learners' rows locked at the end only
         for rows in _stored_rows(model, drawn, offsets, start=start, now=now, seed=seed):
             inserted += answers_store(rows)
     answer_keys_summarize()

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..errors import ImportFailed
-from ..postgresql_layout import answer_keys_summarize
+from ..postgresql_layout import answer_keys_summarize, learner_totals_deferred
 from ..validation import InvalidAnswer, answer_row
 from .insert import answers_insert
 
@@ -134,7 +134,7 @@ def training_data_import(
         chunk.clear()
 
     try:
-        with transaction.atomic():
+        with transaction.atomic(), learner_totals_deferred():  # the learners' rows locked at the end only
             for row in answer_file_rows(path, report=report, file_format=file_format, skip_invalid=skip_invalid):
                 chunk.append(row)
                 if len(chunk) >= chunk_size:
