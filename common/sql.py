@@ -11,8 +11,10 @@ ORM path.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
 COMPILED_VENDORS = ("sqlite", "postgresql")
@@ -72,13 +74,45 @@ def _read(sql: str, params, fetch):
     if checking:
         connection.health_check_done = True
     try:
-        with connection.cursor() as cursor:
+        with _cursor() as cursor:
             cursor.execute(sql, params)
             return fetch(cursor)
     except (InterfaceError, OperationalError):
         if not checking or connection.is_usable():
             raise
         connection.close()
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         return fetch(cursor)
+
+
+def _cursor():
+    """A cursor for these reads. On PostgreSQL (unless ``SQL_PREPARED_STATEMENTS`` is off) its
+    statements are prepared on the server: planned once per connection rather than on every request
+    (planning took most of their time: 0.17 ms, against 0.03 ms to run the token's user). Django's
+    cursors bind parameters in the client and cannot prepare; this one is wrapped as Django wraps
+    its own (errors translated, queries logged when logging is on)."""
+    if connection.vendor != "postgresql" or not settings.SQL_PREPARED_STATEMENTS:
+        return connection.cursor()
+    connection.ensure_connection()
+    if connection.connection.prepare_threshold is None:  # Django's default: nothing is ever prepared
+        # Only statements run with prepare=True (below): Django's own cursors bind in the client.
+        connection.connection.prepare_threshold = ONLY_WHEN_ASKED
+    raw = _prepared_cursor_class()(connection.connection)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+ONLY_WHEN_ASKED = 2**31 - 1  # psycopg's threshold for preparing a statement by itself: never reached
+
+
+@cache
+def _prepared_cursor_class():
+    import psycopg
+
+    class PreparedCursor(psycopg.Cursor):
+        """Binds parameters on the server and prepares every statement it runs."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+    return PreparedCursor

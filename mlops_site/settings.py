@@ -113,6 +113,9 @@ else:
 # costs more than most of our requests.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# PostgreSQL plans the serving reads (common.sql) once per connection, not on every request. Turn it
+# off behind a pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+SQL_PREPARED_STATEMENTS = env.bool("SQL_PREPARED_STATEMENTS", default=True)
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a concurrent writer instead of failing at once; IMMEDIATE transactions avoid

@@ -102,3 +102,39 @@ def test_over_http_a_restarted_connection_costs_no_request(simulated, django_use
             )
             assert cursor.fetchall(), "the worker's connection was not kept"
         assert call(base, "GET", ABILITY, None, token)[0] == 200
+
+
+def prepared() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def test_the_serving_reads_are_prepared_once_per_connection(client):
+    """The token's user and the serving version with the learner's answers are planned once per
+    connection (pg_prepared_statements lists them), and reused by every later request."""
+    assert request(client, ABILITY).status_code == 200
+    statements = prepared()
+    assert any("auth_user" in statement for statement in statements)
+    assert any("training_data_trainingdata" in statement for statement in statements)
+    for _ in range(3):
+        body = request(client, ABILITY).json()
+        assert body["source"] == "live" and body["answers"] > 0
+    assert sorted(prepared()) == sorted(statements)
+
+
+def test_prepared_statements_can_be_turned_off(api, django_user_model, simulated, settings):
+    """SQL_PREPARED_STATEMENTS=false, for a pooler that cannot keep them: nothing is prepared."""
+    from django.contrib.auth.models import Permission
+
+    from tests.conftest import PASSWORD
+
+    settings.SQL_PREPARED_STATEMENTS = False
+    connection.close()  # a new connection: none prepared on it yet
+    services.retrain()
+    app = django_user_model.objects.create_user("quiz-service", password=PASSWORD)
+    app.user_permissions.add(Permission.objects.get(codename="serve_predictions"))
+    client = api(app)
+    for _ in range(2):
+        assert request(client, ABILITY).json()["source"] == "live"
+    assert prepared() == []
