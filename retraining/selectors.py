@@ -142,7 +142,8 @@ def learner_answers_after(
     right answers, sum of their keys); and, from the same statement (one snapshot), the count and
     the sum of the keys of all their answers, and the largest key above ``after`` (``after`` when
     there is none). With ``known`` (a count and key sum), the newer answers are read only when the
-    totals differ from it: an unchanged learner costs one pass over their answers, not two.
+    totals differ from it: an unchanged learner costs one pass over their answers in SQLite's
+    covering index, and none on PostgreSQL, where the learner's row keeps the totals.
     Compiled SQL only (see common.sql)."""
     _, totals, rows = _answers_after(None, user_hash, after, known)
     return totals, rows

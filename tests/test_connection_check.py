@@ -121,6 +121,10 @@ def test_the_serving_reads_are_prepared_once_per_connection(client):
         body = request(client, ABILITY).json()
         assert body["source"] == "live" and body["answers"] > 0
     assert sorted(prepared()) == sorted(statements)
+    with connection.cursor() as cursor:  # planned once, for any parameters: not again per request
+        cursor.execute("SELECT sum(generic_plans), sum(custom_plans) FROM pg_prepared_statements")
+        generic, custom = cursor.fetchone()
+    assert generic >= 8 and custom == 0
 
 
 def test_prepared_statements_can_be_turned_off(api, django_user_model, simulated, settings):
