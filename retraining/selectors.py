@@ -163,13 +163,15 @@ def _answers_after(row_query, user_hash: str, after: int, known: tuple[int, int]
     rows = []
     found = None
     known_count, known_sum = known if known is not None else (-1, -1)  # never a learner's totals
-    if row_query is None:
-        text, params = sql.statement("learner answers after", lambda: _answers_after_sql(0)), []
-    else:
-        query, params, width = row_query
-        text = sql.statement(f"learner answers after, with {query}", lambda: _answers_after_sql(width, query))
+    # All of them (after 0): a statement without the key range, whose plan (made once, for any
+    # parameters, see common.sql) need not be the one that finds a few newer answers.
+    newer = after > 0
+    query, params, width = row_query if row_query is not None else ("", [], 0)
+    text = sql.statement(
+        f"learner answers {'after' if newer else 'all'}, with {query}", lambda: _answers_after_sql(width, query, newer)
+    )
     for question_id, module, answers, keys, largest, right, *row in sql.fetch_all(
-        text, [*params, user_hash, after, known_count, known_sum]
+        text, [*params, user_hash, *([after] if newer else []), known_count, known_sum]
     ):
         if question_id is None:
             count, key_sum = int(answers), int(keys)
@@ -180,10 +182,11 @@ def _answers_after(row_query, user_hash: str, after: int, known: tuple[int, int]
     return found, (count, key_sum, last), rows
 
 
-def _answers_after_sql(width: int, row_query: str = "") -> str:
+def _answers_after_sql(width: int, row_query: str = "", newer: bool = True) -> str:
     """The totals row (question id NULL) and the newer answers grouped by question, in one UNION ALL;
     the second part runs only when the totals are not the ones given (a one-time condition). With
-    ``row_query`` (``width`` columns), its row's columns follow the totals (NULL on the other rows)."""
+    ``row_query`` (``width`` columns), its row's columns follow the totals (NULL on the other rows).
+    Without ``newer``, all the answers (no key parameter)."""
     answers, key, learner_key = (
         sql.table(TrainingData),
         sql.quoted(TrainingData, "id"),
@@ -211,7 +214,7 @@ def _answers_after_sql(width: int, row_query: str = "") -> str:
         f" UNION ALL SELECT q.{question_id}, q.{module}, COUNT(*), SUM(a.{key}), MAX(a.{key}),"
         f" SUM(CASE WHEN a.{correct} THEN 1 ELSE 0 END){nulls} FROM {answers} a JOIN {sql.table(Question)} q"
         f" ON q.{sql.quoted(Question, 'id')} = a.{sql.quoted(TrainingData, 'question')}"
-        f" WHERE a.{learner_key} = (SELECT id FROM learner) AND a.{key} > %s"
+        f" WHERE a.{learner_key} = (SELECT id FROM learner){f' AND a.{key} > %s' if newer else ''}"
         f" AND EXISTS (SELECT 1 FROM totals WHERE answers <> %s OR keys <> %s) GROUP BY q.{question_id}, q.{module}"
     )
 
