@@ -101,7 +101,7 @@ def _cursor():
         # PostgreSQL plans a prepared statement anew for its parameters unless a plan for any
         # parameters looks as cheap, and for the live read it never did (its key range is unknown
         # then): planned every time, nothing saved. The plan for any parameters reads the same
-        # pages (7 when nothing changed, 56 for a learner's last 100 answers: the learner's GIN
+        # pages (7 when nothing changed, 56 for a learner's newest 94 answers: the learner's GIN
         # index and the key's BRIN index together). Only these statements are prepared.
         connection.connection.execute("SET plan_cache_mode = force_generic_plan")
     raw = _prepared_cursor_class()(connection.connection)
