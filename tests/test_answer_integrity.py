@@ -120,13 +120,10 @@ def test_postgresql_delete_racing_a_writer_waits_then_is_refused():
     """A learner deleted while a writer's answers for it are not yet committed: the delete waits for
     the writer, then sees its answers and fails; the answers stay, their learner too."""
     learner, question = one_learner_and_question()
-    settings = connection.settings_dict
-    params = {"host": settings["HOST"], "port": settings["PORT"] or 5432, "user": settings["USER"]}
-    params["dbname"] = settings["NAME"]
     outcome = {}
 
     def delete():
-        with psycopg.connect(**params) as other:
+        with psycopg.connect(**connection.get_connection_params()) as other:
             try:
                 other.execute(f"DELETE FROM {LEARNERS} WHERE id = %s", [learner])
                 other.commit()

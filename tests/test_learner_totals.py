@@ -35,6 +35,17 @@ def counted_totals() -> dict[int, tuple[int, int]]:
     return {row["learner_id"]: (row["n"], row["keys"]) for row in rows}
 
 
+def write_elsewhere(answers, outcome: dict) -> None:
+    """Store ``answers`` (learner key, question key, correct, event key) from another session, as
+    another process would, and commit."""
+    columns = "answered_at, created_at, learner_id, question_id, correct, event_key"
+    values = ", ".join(["(now(), now(), %s, %s, %s, %s)"] * len(answers))
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        other.execute(f"INSERT INTO {ANSWERS} ({columns}) VALUES {values}", [v for answer in answers for v in answer])
+        other.commit()
+        outcome["committed"] = True
+
+
 @pytest.mark.django_db
 def test_every_kind_of_write_keeps_the_learner_totals(add_answers):
     add_answers([("u1", "q1", 1), ("u2", "q1", 0), ("u1", "q2", 1)])  # the API's writer: COPY, then INSERT
@@ -81,25 +92,12 @@ def test_two_writers_of_the_same_learners_both_commit_and_add_up():
     learners = learner_keys({"a" * 64, "b" * 64})
     question = question_keys({("q1", "")})["q1", ""]
     a, b = learners["a" * 64], learners["b" * 64]
-    settings = connection.settings_dict
-    params = {"host": settings["HOST"], "port": settings["PORT"] or 5432, "user": settings["USER"]}
-    params["dbname"] = settings["NAME"]
     outcome = {}
-
-    def other_writer():
-        with psycopg.connect(**params) as other:
-            columns = "answered_at, created_at, learner_id, question_id, correct, event_key"
-            other.execute(
-                f"INSERT INTO {ANSWERS} ({columns}) VALUES"
-                " (now(), now(), %s, %s, true, %s), (now(), now(), %s, %s, false, %s)",
-                [b, question, b"other-b" + b"\0" * 9, a, question, b"other-a" + b"\0" * 9],
-            )
-            other.commit()
-            outcome["committed"] = True
+    theirs = [(b, question, True, b"other-b" + b"\0" * 9), (a, question, False, b"other-a" + b"\0" * 9)]
 
     with transaction.atomic():
         answers_store([stored_row(a, question, "mine-a"), stored_row(b, question, "mine-b")])
-        writer = threading.Thread(target=other_writer)
+        writer = threading.Thread(target=write_elsewhere, args=(theirs, outcome))
         writer.start()
         assert waiting_for_a_lock(writer), "the other writer should wait for this transaction's learners"
     writer.join(timeout=30)
@@ -134,26 +132,14 @@ def test_a_bulk_writer_holds_no_learner_row_until_its_end():
 
     learner = learner_keys({"a" * 64})["a" * 64]
     question = question_keys({("q1", "")})["q1", ""]
-    settings = connection.settings_dict
-    params = {"host": settings["HOST"], "port": settings["PORT"] or 5432, "user": settings["USER"]}
-    params["dbname"] = settings["NAME"]
     outcome = {}
-
-    def other_writer():
-        with psycopg.connect(**params) as other:
-            columns = "answered_at, created_at, learner_id, question_id, correct, event_key"
-            other.execute(
-                f"INSERT INTO {ANSWERS} ({columns}) VALUES (now(), now(), %s, %s, true, %s)",
-                [learner, question, b"other" + b"\0" * 11],
-            )
-            other.commit()
-            outcome["committed"] = True
+    theirs = [(learner, question, True, b"other" + b"\0" * 11)]
 
     with transaction.atomic(), learner_totals_deferred():
         answers_store([stored_row(learner, question, "bulk-1")])
         answers_store([stored_row(learner, question, "bulk-2"), stored_row(learner, question, "bulk-3")])
         assert kept_totals() == {}  # noted, not yet added up
-        writer = threading.Thread(target=other_writer)
+        writer = threading.Thread(target=write_elsewhere, args=(theirs, outcome))
         writer.start()
         assert not waiting_for_a_lock(writer), "the other writer should not wait for the bulk writer"
         writer.join(timeout=30)

@@ -127,3 +127,14 @@ def learner_totals_deferred():
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('training_data.learner_totals', '', true)")
         cursor.execute("SELECT training_data_learner_totals_apply()")
+
+
+def on_postgresql(statements):
+    """A migration step that runs these SQL statements on PostgreSQL, and nothing elsewhere."""
+
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            for statement in statements:
+                schema_editor.execute(statement, None)  # no parameters: "%" is literal
+
+    return run

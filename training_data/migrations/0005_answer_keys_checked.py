@@ -8,6 +8,8 @@
 
 from django.db import migrations, models
 
+from training_data.postgresql_layout import on_postgresql
+
 ANSWERS, LEARNERS, QUESTIONS = "training_data_trainingdata", "training_data_learner", "training_data_question"
 REFERENCED = "cannot delete or re-key a learner or question that has answers"
 
@@ -66,15 +68,6 @@ POSTGRESQL_REVERSE = [
 ]
 
 
-def _on_postgresql(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement, None)  # no parameters: "%" is literal
-
-    return run
-
-
 class AlterFieldOnPostgreSQL(migrations.AlterField):
     """The field changes in every database's state; the schema only on PostgreSQL."""
 
@@ -115,5 +108,5 @@ class Migration(migrations.Migration):
                 to="training_data.question",
             ),
         ),
-        migrations.RunPython(_on_postgresql(POSTGRESQL), _on_postgresql(POSTGRESQL_REVERSE)),
+        migrations.RunPython(on_postgresql(POSTGRESQL), on_postgresql(POSTGRESQL_REVERSE)),
     ]

@@ -12,6 +12,8 @@
 
 from django.db import migrations
 
+from training_data.postgresql_layout import on_postgresql
+
 ANSWERS, LEARNERS = "training_data_trainingdata", "training_data_learner"
 
 
@@ -104,20 +106,11 @@ POSTGRESQL_REVERSE = [
 ]
 
 
-def _on_postgresql(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement, None)  # no parameters: "%" is literal
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("training_data", "0005_answer_keys_checked"),
     ]
 
     operations = [
-        migrations.RunPython(_on_postgresql(POSTGRESQL), _on_postgresql(POSTGRESQL_REVERSE)),
+        migrations.RunPython(on_postgresql(POSTGRESQL), on_postgresql(POSTGRESQL_REVERSE)),
     ]
