@@ -73,17 +73,19 @@ def _read(sql: str, params, fetch):
     )
     if checking:
         connection.health_check_done = True
-    try:
+
+    def run():
         with _cursor() as cursor:
             cursor.execute(sql, params)
             return fetch(cursor)
+
+    try:
+        return run()
     except (InterfaceError, OperationalError):
         if not checking or connection.is_usable():
             raise
         connection.close()
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        return fetch(cursor)
+    return run()
 
 
 def _cursor():

@@ -41,7 +41,7 @@ def _serving_live(user_hashes) -> tuple[str, StoredModel, dict[str, Ability], di
         version, model, ability, tally = serving_learner(user_hash)
         return version, model, {user_hash: ability}, {user_hash: tally}
     version, model = production_model()
-    scored = live_abilities(model, model.key, user_hashes) if user_hashes else {}
+    scored = live_abilities(model, user_hashes) if user_hashes else {}
     abilities = {h: ability for h, (ability, _) in scored.items()}
     return version, model, abilities, {h: tally for h, (_, tally) in scored.items()}
 

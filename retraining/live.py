@@ -27,8 +27,6 @@ from functools import cached_property
 
 import numpy as np
 
-from common import sql
-
 from . import selectors
 from .irt import eap_from_log_likelihood, module_ability
 from .irt.heuristic import ability_from_success_rate
@@ -91,15 +89,10 @@ _kept: OrderedDict[tuple, Kept] = OrderedDict()
 _lock = threading.Lock()
 
 
-def live_abilities(model: StoredModel, version_key, user_hashes) -> dict[str, tuple[Ability, Tally]]:
-    """Each learner's live ability under ``model`` and the tally of their answers. One learner's is
-    kept for the next request under ``version_key`` (a model without one keeps nothing); several
-    learners' are read in one query, all their answers."""
+def live_abilities(model: StoredModel, user_hashes) -> dict[str, tuple[Ability, Tally]]:
+    """Several learners' live abilities under ``model`` and the tallies of their answers, all their
+    answers read in one query and nothing kept (one learner: :func:`serving_learner`)."""
     user_hashes = set(user_hashes)
-    if len(user_hashes) == 1 and sql.compiled() and version_key is not None:
-        (user_hash,) = user_hashes
-        kept = _one_learner(model, version_key, user_hash)
-        return {user_hash: (kept.ability, kept.tally)}
     groups = selectors.learner_answer_groups(user_hashes)
     out = {}
     for user_hash in user_hashes:
@@ -107,13 +100,6 @@ def live_abilities(model: StoredModel, version_key, user_hashes) -> dict[str, tu
         tally = Tally().plus(rows, 0)
         out[user_hash] = (ability_of(model, score(model, rows), tally), tally)
     return out
-
-
-def _one_learner(model: StoredModel, version_key, user_hash: str) -> Kept:
-    """The kept tally brought up to date by its newer answers, or all answers read again."""
-    kept = _kept_for(version_key, user_hash)
-    totals, rows = selectors.learner_answers_after(user_hash, *_since(kept))
-    return _brought_up_to_date(model, version_key, user_hash, kept, version_key, totals, rows)
 
 
 _serving_seen = None  # the key of the version this process last found serving

@@ -297,4 +297,5 @@ def _serving_key() -> tuple | None:
     """(pk, version, training completed at) of the serving version: asked on every serving request."""
     if not sql.compiled():
         return _SERVING.first()
-    return sql.fetch_one(*sql.statement("serving version", _SERVING.query.sql_with_params))
+    text, params, _ = serving_query()
+    return sql.fetch_one(text, params)
