@@ -158,8 +158,9 @@ def next_questions(
     considered = len(pool)
     if exclude == "answered":
         done = answered[user_hash].questions
-        kept = [k for k, question in enumerate(pool) if question not in done]
-        pool, positions = [pool[k] for k in kept], positions[kept]
+        if not done.isdisjoint(pool):
+            kept = [k for k, question in enumerate(pool) if question not in done]
+            pool, positions = [pool[k] for k in kept], positions[kept]
     excluded = considered - len(pool)
 
     theta = _abilities_at(model, ability, pool, module)
@@ -176,6 +177,8 @@ def _candidate_pool(model, version: str, *, candidates: list[str] | None, module
     known = positions >= 0
     if module is not None and not known.any():
         raise NoCandidates(f"module {module!r} has no question the serving version {version} knows")
+    if known.all():
+        return pool, positions, []
     unknown = [] if module is not None else [pool[k] for k in np.flatnonzero(~known).tolist()]
     return [pool[k] for k in np.flatnonzero(known).tolist()], positions[known], unknown
 

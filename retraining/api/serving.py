@@ -154,9 +154,13 @@ class QuestionIdList(serializers.Field):
     def to_internal_value(self, data):
         if not isinstance(data, list) or not 1 <= len(data) <= MAX_CANDIDATES:
             raise serializers.ValidationError(f"send a list of 1 to {MAX_CANDIDATES:,} question ids")
-        if all(type(value) is str for value in data):  # the usual list, checked whole
-            ids = [value.strip() for value in data]
-            if min(map(len, ids)) >= 1 and max(map(len, ids)) <= 255:
+        try:  # the usual list, all strings, checked whole
+            ids = list(map(str.strip, data))
+        except TypeError:  # not all strings
+            ids = None
+        if ids is not None:
+            lengths = list(map(len, ids))
+            if min(lengths) >= 1 and max(lengths) <= 255:
                 return ids
         ids = []  # something is off: find the first bad item, to name it
         for k, value in enumerate(data):
