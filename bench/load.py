@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import sys
 import tempfile
@@ -101,21 +102,42 @@ def run_clients(port, clients, seconds, method, path, token, body_for, think_ms=
     With a pause, the clients start spread over one pause, as they run afterwards: started together,
     all their first requests would arrive at once, a burst the steady load never makes (it held
     half the slowest 1 % of a 15 s run). One asyncio loop: the load generator stays light."""
-    return asyncio.run(_run_clients(port, clients, seconds, method, path, token, body_for, think_ms, requests))
+    phases = [(method, path, body_for)]
+    return run_alternating(port, clients, seconds, phases, token, think_ms, requests=requests)["phases"][0]
 
 
-async def _run_clients(port, clients, seconds, method, path, token, body_for, think_ms, requests):
-    latencies: list[float] = []
-    errors = 0
-    stop = time.monotonic() + seconds
+def run_alternating(
+    port, clients, seconds, phases, token, think_ms=0.0, *, slice_seconds=None, sample=None, requests=None
+):
+    """:func:`run_clients` over ``phases`` (``(method, path, body_for)`` each) taking turns, a slice
+    of ``slice_seconds`` each (the whole time when None), on the same connections and under the
+    same load: what each phase measures is measured at the same times as the others. Returns
+    ``{"phases": [summary of each], "slices": [(phase, summary, sample() at its end - at its start)]}``
+    (a request counts in the slice it was sent in); ``sample`` is a function of nothing returning a
+    dict of numbers (e.g. CPU seconds used so far), called at each slice's edges."""
+    return asyncio.run(
+        _run_alternating(port, clients, seconds, phases, token, think_ms, slice_seconds or seconds, sample, requests)
+    )
+
+
+async def _run_alternating(port, clients, seconds, phases, token, think_ms, slice_seconds, sample, requests):
+    slices = max(1, round(seconds / slice_seconds))
+    latencies: list[list[float]] = [[] for _ in range(slices)]
+    errors = [0] * slices
+    began = time.monotonic()
+    stop = began + seconds
+
+    def slice_now() -> int:
+        return min(slices - 1, int((time.monotonic() - began) / slice_seconds))
 
     async def client(k):
-        nonlocal errors
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         await asyncio.sleep(think_ms / 1000 * k / clients)
         n = 0
         try:
             while time.monotonic() < stop and (requests is None or n < requests):
+                current = slice_now()
+                method, path, body_for = phases[current % len(phases)]
                 body = (body_for(k, n) or "").encode()
                 target = path(k, n) if callable(path) else path
                 head = (
@@ -130,26 +152,60 @@ async def _run_clients(port, clients, seconds, method, path, token, body_for, th
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":", 1)[1])
                 await reader.readexactly(length)
-                latencies.append((time.perf_counter() - started) * 1000)
+                latencies[current].append((time.perf_counter() - started) * 1000)
                 if not status_line.split(b" ")[1].startswith(b"2"):
-                    errors += 1
+                    errors[current] += 1
                 n += 1
                 if think_ms:
                     await asyncio.sleep(think_ms / 1000)
         finally:
             writer.close()
 
-    began = time.monotonic()
+    async def sampler():
+        samples = [sample()]
+        for k in range(1, slices + 1):
+            await asyncio.sleep(max(0.0, began + k * slice_seconds - time.monotonic()))
+            samples.append(sample())
+        return samples
+
+    sampling = asyncio.ensure_future(sampler()) if sample else None
     await asyncio.gather(*(client(k) for k in range(clients)))
-    elapsed = time.monotonic() - began
-    latencies.sort()
+    elapsed = [min(slice_seconds, time.monotonic() - began - k * slice_seconds) for k in range(slices)]
+    samples = await sampling if sampling else None
+    result = {"phases": [], "slices": []}
+    for phase in range(len(phases)):
+        mine = range(phase, slices, len(phases))
+        pooled = [value for k in mine for value in latencies[k]]
+        result["phases"].append(summary(pooled, sum(errors[k] for k in mine), sum(max(elapsed[k], 1e-9) for k in mine)))
+    for k in range(slices):
+        used = {key: samples[k + 1][key] - samples[k][key] for key in samples[k]} if samples else {}
+        result["slices"].append((k % len(phases), summary(latencies[k], errors[k], max(elapsed[k], 1e-9)), used))
+    return result
+
+
+def summary(latencies: list[float], errors: int, elapsed: float) -> dict:
+    """Requests, errors, requests per second and p50/p99 (ms) of the ``latencies`` (kept, sorted)."""
+    latencies = sorted(latencies)
+    if not latencies:
+        return {"requests": 0, "errors": errors, "per_second": 0.0, "p50": math.nan, "p99": math.nan, "latencies": []}
     return {
         "requests": len(latencies),
         "errors": errors,
         "per_second": len(latencies) / elapsed,
         "p50": latencies[len(latencies) // 2],
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "p99": percentile(latencies, 99),
+        "latencies": latencies,
     }
+
+
+def figures(result: dict) -> dict:
+    """A result without its latencies, for --json."""
+    return {key: value for key, value in result.items() if key != "latencies"}
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The ``q``th percentile of sorted values (the value below which q % of them lie)."""
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))]
 
 
 INGEST_BATCH = 10_000
@@ -170,7 +226,7 @@ def main():
     with gunicorn(env):
         results = measure(int(env["GUNICORN_BIND"].rsplit(":", 1)[1]), tokens, args)
     if args.json:
-        print(json.dumps(results))
+        print(json.dumps({name: figures(result) for name, result in results.items()}))
     else:
         report(results, args)
 
