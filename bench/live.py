@@ -213,8 +213,8 @@ def main():
     if args.json:
         rows = [{**row, "healthz": figures(row["healthz"]), "result": figures(row["result"])} for row in results]
         first = {kind: figures(result) for kind, result in first.items()}
-        figures_json = {"load_average": [load_before, load_after], "results": rows, "alone": alone}
-        print(json.dumps({**figures_json, "first_request": first}))
+        load_average = [load_before, load_after]
+        print(json.dumps({"load_average": load_average, "results": rows, "alone": alone, "first_request": first}))
         return
     report(results, args, load_before, load_after, alone, first)
 
@@ -315,8 +315,8 @@ def report(results, args, load_before, load_after, alone, first):
         print(f"PostgreSQL's own CPU per request (ms; the server and its backends, beside gunicorn's): {costs}")
     floor = alone["/healthz"]
     costs = ", ".join(
-        f"{name} {figures['server_cpu_ms']:.2f} ms ({figures['server_cpu_ms'] / floor['server_cpu_ms']:.1f}x)"
-        for name, figures in alone.items()
+        f"{name} {cost['server_cpu_ms']:.2f} ms ({cost['server_cpu_ms'] / floor['server_cpu_ms']:.1f}x)"
+        for name, cost in alone.items()
         if name != "/healthz"
     )
     print(
