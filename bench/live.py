@@ -11,7 +11,7 @@ connections, 20 s each in all, so both meet whatever else this machine is doing 
 ratio of their p99s comes with a 90 % interval (whole pairs of turns drawn again). Target: p99 <=
 3x the /healthz p99. What one request of each costs with nothing queued (one client, back to back)
 is measured too, in turns with /healthz's: the ratio of those costs is about where the ratio under
-load starts.
+load starts; and what each costs inside one process, through Django's WSGI handler without gunicorn.
 predict with "ability": "model" (the behaviour before live abilities) is measured too, as a baseline.
 The figures are the steady state: before each measurement every worker is asked about every learner
 (it then keeps their tallies). A learner's first request in a worker reads and scores all their
@@ -39,6 +39,7 @@ CANDIDATES = 200
 QUESTIONS = 300  # as bench/load.py's demo data
 SLICE_SECONDS = 2.0
 ALONE_SECONDS = 4.0
+IN_PROCESS_ROUNDS, IN_PROCESS_CALLS = 20, 50
 WARM_CONNECTIONS = 64  # a worker of 4 gets none of them with odds of (3/4)**64, 1 in 10**8
 
 
@@ -222,14 +223,21 @@ def main():
             for kind in ("first", "heavy")
         }
     load_after = os.getloadavg()
+    inside = in_process_costs(token)
 
     if args.json:
-        rows = [{**row, "healthz": figures(row["healthz"]), "result": figures(row["result"])} for row in results]
-        first = {kind: figures(result) for kind, result in first.items()}
-        load_average = [load_before, load_after]
-        print(json.dumps({"load_average": load_average, "results": rows, "alone": alone, "first_request": first}))
+        measured = {
+            "load_average": [load_before, load_after],
+            "results": [
+                {**row, "healthz": figures(row["healthz"]), "result": figures(row["result"])} for row in results
+            ],
+            "alone": alone,
+            "in_process": inside,
+            "first_request": {kind: figures(result) for kind, result in first.items()},
+        }
+        print(json.dumps(measured))
         return
-    report(results, args, load_before, load_after, alone, first)
+    report(results, args, load_before, load_after, alone, inside, first)
 
 
 def ranks_all_candidates(port: int, token: str) -> None:
@@ -242,6 +250,51 @@ def ranks_all_candidates(port: int, token: str) -> None:
     connection.close()
     if body.get("candidates") != CANDIDATES or body.get("excluded") != 0 or len(body.get("questions", [])) != 5:
         raise SystemExit(f"next-question should rank all {CANDIDATES} candidates, got {body}")
+
+
+def in_process_costs(token: str) -> dict[str, float]:
+    """Milliseconds per request of /healthz and each endpoint called through Django's WSGI handler in
+    this process: what a request costs without gunicorn, its sockets and its threads. The endpoints
+    take turns of IN_PROCESS_CALLS calls, IN_PROCESS_ROUNDS times; the median turn of each counts."""
+    import io
+    import statistics
+    import time
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    handler = WSGIHandler()
+
+    def call(method, path, body):
+        body = (body or "").encode()
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Bearer {token}",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+        }
+        statuses = []
+        response = handler(environ, lambda status, headers: statuses.append(status))
+        b"".join(response)
+        response.close()
+        if not statuses[0].startswith("2"):
+            raise SystemExit(f"{method} {path} answered {statuses[0]} in this process")
+
+    measured = (("/healthz", "GET", "/healthz", lambda k, n: None), *endpoints())
+    turns: dict[str, list[float]] = {name: [] for name, *_ in measured}
+    for _ in range(IN_PROCESS_ROUNDS):
+        for name, method, path, body_for in measured:
+            started = time.perf_counter()
+            for n in range(IN_PROCESS_CALLS):
+                call(method, path(0, n) if callable(path) else path, body_for(0, n))
+            turns[name].append((time.perf_counter() - started) * 1000 / IN_PROCESS_CALLS)
+    return {name: statistics.median(times) for name, times in turns.items()}
 
 
 def ratio_interval(slices, draws: int = 2000) -> tuple[float, float]:
@@ -295,7 +348,7 @@ def endpoints() -> tuple:
     )
 
 
-def report(results, args, load_before, load_after, alone, first):
+def report(results, args, load_before, load_after, alone, inside, first):
     """One row per endpoint beside /healthz measured in turns with it: latency, the server's CPU per
     request (what a request costs, whatever the queueing), its memory, the p99 ratio with its 90 %
     interval, and the 3x verdict; predict (live) also beside predict (model), the behaviour before
@@ -335,6 +388,8 @@ def report(results, args, load_before, load_after, alone, first):
         f"One request alone (one client, back to back, {ALONE_SECONDS:.0f} s each in 1 s turns with /healthz), "
         f"server CPU per request: {costs}"
     )
+    costs = ", ".join(f"{name} {ms:.2f} ms" for name, ms in inside.items())
+    print(f"The same requests inside this process, without gunicorn (in turns, median of {IN_PROCESS_ROUNDS}): {costs}")
     live = next(row["result"] for row in results if row["endpoint"] == "predict (live)")
     cpu = live["server_cpu_ms"] / baseline["server_cpu_ms"]
     peak = max(row["result"]["peak_mib"] for row in results)
