@@ -169,19 +169,16 @@ def main():
                 },
             )
             usage = server_usage(server.pid)
-            measured = []
-            for phase, result in enumerate(run["phases"]):
-                used = [spent for k, _, spent in run["slices"] if k == phase]
-                requests = max(result["requests"], 1)
-                measured.append(
-                    {
-                        **result,
-                        "server_cpu_ms": sum(spent["server"] for spent in used) * 1000 / requests,
-                        "database_cpu_ms": sum(spent["database"] for spent in used) * 1000 / requests,
-                        "rss_mib": usage["rss_mib"],
-                        "peak_mib": usage["peak_mib"],
-                    }
-                )
+            measured = [
+                {
+                    **result,
+                    "server_cpu_ms": per_request_ms(result, "server"),
+                    "database_cpu_ms": per_request_ms(result, "database"),
+                    "rss_mib": usage["rss_mib"],
+                    "peak_mib": usage["peak_mib"],
+                }
+                for result in run["phases"]
+            ]
             return measured[0], measured[1], ratio_interval(run["slices"])
 
         for name, method, path, body_for in endpoints():
@@ -200,13 +197,11 @@ def main():
                 slice_seconds=1.0,
                 sample=lambda: {"server": server_usage(server.pid)["cpu"]},
             )
-            healthz, result = (
-                sum(spent["server"] for k, _, spent in run["slices"] if k == phase)
-                * 1000
-                / max(run["phases"][phase]["requests"], 1)
-                for phase in (0, 1)
-            )
-            alone[name] = {"server_cpu_ms": result, "healthz_cpu_ms": healthz}
+            healthz, result = run["phases"]
+            alone[name] = {
+                "server_cpu_ms": per_request_ms(result, "server"),
+                "healthz_cpu_ms": per_request_ms(healthz, "server"),
+            }
         # A learner's first request in a worker reads and scores all their answers; one client and no
         # other load, beside learners its worker keeps, asked the same way right after.
         first = {
@@ -295,6 +290,11 @@ def in_process_costs(token: str) -> dict[str, float]:
                 call(method, path(0, n) if callable(path) else path, body_for(0, n))
             turns[name].append((time.perf_counter() - started) * 1000 / IN_PROCESS_CALLS)
     return {name: statistics.median(times) for name, times in turns.items()}
+
+
+def per_request_ms(result: dict, key: str) -> float:
+    """Milliseconds of ``key`` (a sampled CPU total) a request of a phase of :func:`run_alternating` used."""
+    return result["used"][key] * 1000 / max(result["requests"], 1)
 
 
 def ratio_interval(slices, draws: int = 2000) -> tuple[float, float]:

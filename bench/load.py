@@ -114,7 +114,8 @@ def run_alternating(
     same load: what each phase measures is measured at the same times as the others. Returns
     ``{"phases": [summary of each], "slices": [(phase, summary, sample() at its end - at its start)]}``
     (a request counts in the slice it was sent in); ``sample`` is a function of nothing returning a
-    dict of numbers (e.g. CPU seconds used so far), called at each slice's edges."""
+    dict of numbers (e.g. CPU seconds used so far), called at each slice's edges, and each phase's
+    summary adds up its slices' differences under ``"used"``."""
     return asyncio.run(
         _run_alternating(port, clients, seconds, phases, token, think_ms, slice_seconds or seconds, sample, requests)
     )
@@ -172,14 +173,18 @@ async def _run_alternating(port, clients, seconds, phases, token, think_ms, slic
     await asyncio.gather(*(client(k) for k in range(clients)))
     elapsed = [min(slice_seconds, time.monotonic() - began - k * slice_seconds) for k in range(slices)]
     samples = await sampling if sampling else None
+    used = [
+        {key: samples[k + 1][key] - samples[k][key] for key in samples[k]} if samples else {} for k in range(slices)
+    ]
     result = {"phases": [], "slices": []}
     for phase in range(len(phases)):
         mine = range(phase, slices, len(phases))
         pooled = [value for k in mine for value in latencies[k]]
-        result["phases"].append(summary(pooled, sum(errors[k] for k in mine), sum(max(elapsed[k], 1e-9) for k in mine)))
+        phase_summary = summary(pooled, sum(errors[k] for k in mine), sum(max(elapsed[k], 1e-9) for k in mine))
+        phase_summary["used"] = {key: sum(used[k][key] for k in mine) for key in used[0]}
+        result["phases"].append(phase_summary)
     for k in range(slices):
-        used = {key: samples[k + 1][key] - samples[k][key] for key in samples[k]} if samples else {}
-        result["slices"].append((k % len(phases), summary(latencies[k], errors[k], max(elapsed[k], 1e-9)), used))
+        result["slices"].append((k % len(phases), summary(latencies[k], errors[k], max(elapsed[k], 1e-9)), used[k]))
     return result
 
 
