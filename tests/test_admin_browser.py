@@ -215,6 +215,7 @@ def test_staff_walk_from_the_list_to_a_rollback_and_a_live_retrain(
     # A version links to its deployments, and the history links back to the versions.
     page.click("#result_list a:text-is('v1')")
     page.click("#version-deployments")
+    page.wait_for_url(re.compile(r"/deployment/\?version=v1$"))  # loaded: count() does not wait
     assert page.locator("#result_list tbody tr").count() == 3  # auto-deploy, replaced by v2, rolled back to
     shoot(page, "06-deployments")
     page.locator("#result_list a:text-is('v1')").first.click()
