@@ -81,7 +81,7 @@ def test_ingest_during_a_retrain_is_neither_blocked_nor_lost(live_server, staff,
     deadline = time.monotonic() + 60
     while not selectors.training_status()["isTraining"] and time.monotonic() < deadline:
         time.sleep(0.05)  # the worker picks the job up
-    latencies, inserted = [], 0
+    latencies, inserted, overlapped = [], 0, []
     for batch in range(10):
         body = [
             {"userId": f"late-{k}", "questionId": f"q{k % 50}", "correct": k % 2 == 0, "eventId": f"late-{batch}-{k}"}
@@ -90,9 +90,12 @@ def test_ingest_during_a_retrain_is_neither_blocked_nor_lost(live_server, staff,
         t = time.monotonic()
         code, result = call(live_server.url, "POST", "/api/training-data", body, app_token)
         latencies.append(time.monotonic() - t)
+        overlapped.append(selectors.training_status()["isTraining"])  # still training once the batch is stored
         assert code == 201
         inserted += result["inserted"]
-    assert selectors.training_status()["isTraining"] is True, "ingest should overlap the training run"
+    # The fit lasts seconds: the first batches fall inside it wherever this runs; the last ones
+    # may not on a fast machine (it once finished before the tenth).
+    assert overlapped[0], f"ingest should overlap the training run: still training after each batch {overlapped}"
     assert max(latencies) < 2.0, latencies
     deadline = time.monotonic() + 120
     while selectors.training_status()["isTraining"] and time.monotonic() < deadline:
