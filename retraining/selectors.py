@@ -142,8 +142,8 @@ def learner_answers_after(
     right answers, sum of their keys); and, from the same statement (one snapshot), the count and
     the sum of the keys of all their answers, and the largest key above ``after`` (``after`` when
     there is none). With ``known`` (a count and key sum), the newer answers are read only when the
-    totals differ from it: an unchanged learner costs one pass over their answers in SQLite's
-    covering index, and none on PostgreSQL, where the learner's row keeps the totals.
+    totals differ from it: an unchanged learner costs no read of their answers, since the learner's
+    row keeps the totals.
     Compiled SQL only (see common.sql)."""
     _, totals, rows = _answers_after(None, user_hash, after, known)
     return totals, rows
@@ -201,19 +201,14 @@ def _answers_after_sql(width: int, row_query: str = "", newer: bool = True) -> s
     nulls = ", NULL" * width
     newer_than = f"a.{key} > %s AND " if newer else ""
     changed = "EXISTS (SELECT 1 FROM totals WHERE answers <> %s OR keys <> %s)"
-    if connection.vendor == "postgresql":  # the learner row keeps them (training_data 0006)
-        learner = f"learner (id, answers, keys) AS (SELECT {sql.quoted(Learner, 'id')}, {LEARNER_TOTALS} {where})"
-        totals = "SELECT COALESCE((SELECT answers FROM learner), 0), COALESCE((SELECT keys FROM learner), 0)"
-        # A condition on the totals alone is tested once, before any answer is read.
+    # The learner row keeps the totals (training_data 0006 on PostgreSQL, 0007 on SQLite).
+    learner = f"learner (id, answers, keys) AS (SELECT {sql.quoted(Learner, 'id')}, {LEARNER_TOTALS} {where})"
+    totals = "SELECT COALESCE((SELECT answers FROM learner), 0), COALESCE((SELECT keys FROM learner), 0)"
+    if connection.vendor == "postgresql":  # a condition on the totals alone is tested once, before any answer is read
         newer_answers = f"{newer_than}a.{learner_key} = (SELECT id FROM learner) AND {changed}"
-    else:  # read from the covering index on (learner, question, correct), which holds each row's key
-        learner = f"learner (id) AS (SELECT {sql.quoted(Learner, 'id')} {where})"
-        totals = (
-            f"SELECT COUNT(*), COALESCE(SUM(a.{key}), 0) FROM {answers} a"
-            f" WHERE a.{learner_key} = (SELECT id FROM learner)"
-        )
-        # SQLite would test it on each of the learner's index entries (0.15 ms for 2,000): it goes into
-        # the key the index search starts from, and with no key no entry is read.
+    else:
+        # SQLite would test it on each of the learner's index entries: it goes into the key the
+        # index search starts from, and with no key no entry is read.
         newer_answers = f"{newer_than}a.{learner_key} = (SELECT id FROM learner WHERE {changed})"
     return (
         f"WITH {found}{learner}, totals (answers, keys) AS ({totals})"

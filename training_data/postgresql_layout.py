@@ -28,7 +28,8 @@ from contextlib import contextmanager
 
 ANSWERS = "training_data_trainingdata"
 LEARNERS = "training_data_learner"
-# Columns of the learner row, kept by triggers (training_data 0006): how many answers, their keys' sum.
+# Columns of the learner row, kept by triggers (training_data 0006 on PostgreSQL, 0007 on SQLite):
+# how many answers, their keys' sum.
 LEARNER_TOTALS = "answer_count, answer_key_sum"
 DAY = "date_trunc('day', answered_at AT TIME ZONE 'UTC')"  # the expression training_data.recency orders by
 

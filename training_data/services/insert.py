@@ -158,9 +158,10 @@ def _insert_sqlite(keyed):
     connection.ensure_connection()
     cursor = connection.connection.cursor()  # the sqlite3 cursor: no per-row placeholder rewriting
     try:
-        before = connection.connection.total_changes
         cursor.executemany(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({placeholders})", prepared)
-        inserted = connection.connection.total_changes - before
+        # The rows this statement inserted: total_changes would also count the learner totals'
+        # updates its triggers made (training_data 0007).
+        inserted = cursor.rowcount
     finally:
         cursor.close()
     # After the insert: this transaction now holds SQLite's write lock, so no key can vanish before commit.
