@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.settings import api_settings
@@ -30,12 +28,15 @@ class StrictSerializer(serializers.Serializer):
     def get_fields(self):
         """A shallow copy of each declared field. DRF deep-copies them for every instance, most of the
         cost of validating a small body; these fields hold no nested fields and none is changed after
-        it is declared (binding sets only the copy's own name and parent)."""
+        it is declared (binding sets only the copy's own name and parent). Copied as ``copy.copy``
+        copies them (a new instance of the class holding the same attributes), without its
+        ``__reduce_ex__`` round, which cost more than validating the field."""
         fields = {}
         for name, field in self._declared_fields.items():
             if hasattr(field, "child") or isinstance(field, serializers.BaseSerializer):
                 raise TypeError(f"{type(self).__name__}.{name}: a strict serializer's fields are flat")
-            fields[name] = copy.copy(field)
+            fields[name] = twin = object.__new__(type(field))
+            twin.__dict__.update(field.__dict__)
         return fields
 
     def to_internal_value(self, data):
