@@ -130,12 +130,18 @@ def learner_totals_deferred():
         cursor.execute("SELECT training_data_learner_totals_apply()")
 
 
-def on_postgresql(statements):
-    """A migration step that runs these SQL statements on PostgreSQL, and nothing elsewhere."""
+def on_database(vendor: str, statements):
+    """A migration step that runs these SQL statements on one database (its Django vendor name,
+    e.g. "postgresql" or "sqlite"), and nothing elsewhere."""
 
     def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
+        if schema_editor.connection.vendor == vendor:
             for statement in statements:
                 schema_editor.execute(statement, None)  # no parameters: "%" is literal
 
     return run
+
+
+def on_postgresql(statements):
+    """A migration step that runs these SQL statements on PostgreSQL, and nothing elsewhere."""
+    return on_database("postgresql", statements)

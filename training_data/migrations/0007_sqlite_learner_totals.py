@@ -12,6 +12,8 @@
 
 from django.db import migrations
 
+from training_data.postgresql_layout import on_database
+
 ANSWERS, LEARNERS = "training_data_trainingdata", "training_data_learner"
 
 
@@ -42,20 +44,11 @@ SQLITE_REVERSE = [
 ]
 
 
-def on_sqlite(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "sqlite":
-            for statement in statements:
-                schema_editor.execute(statement, None)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("training_data", "0006_postgresql_learner_totals"),
     ]
 
     operations = [
-        migrations.RunPython(on_sqlite(SQLITE), on_sqlite(SQLITE_REVERSE)),
+        migrations.RunPython(on_database("sqlite", SQLITE), on_database("sqlite", SQLITE_REVERSE)),
     ]
