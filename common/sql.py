@@ -10,7 +10,9 @@ ORM path.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -58,6 +60,33 @@ def fetch_one(sql: str, params) -> tuple | None:
 
 def fetch_all(sql: str, params) -> list[tuple]:
     return _read(sql, params, lambda cursor: cursor.fetchall())
+
+
+# A read to make in the same statement as the token's user (see :func:`beside_user`).
+_beside_user: ContextVar[Callable[[str, list, int], tuple | None] | None] = ContextVar("beside user", default=None)
+
+
+@contextmanager
+def beside_user(read: Callable[[str, list, int], tuple | None]) -> Iterator[None]:
+    """Within: the next :func:`user_row` is ``read(sql, params, width)``, which makes the user's
+    query part of its own statement (one round trip for both on PostgreSQL) and returns the user's
+    ``width`` columns (all None when nobody was found). Once only: a later user read is a read of
+    its own."""
+    reset = _beside_user.set(read)
+    try:
+        yield
+    finally:
+        _beside_user.reset(reset)
+
+
+def user_row(sql: str, params, width: int) -> tuple | None:
+    """The row of a query finding at most one user (``width`` columns), or None; inside
+    :func:`beside_user`, read by the statement given there (then all None for nobody)."""
+    read = _beside_user.get()
+    if read is None:
+        return fetch_one(sql, params)
+    _beside_user.set(None)
+    return read(sql, params, width)
 
 
 def _read(sql: str, params, fetch):

@@ -104,7 +104,9 @@ def token_user(user_id):
     columns converted as the ORM does (SQLite and PostgreSQL; other databases use the ORM).
 
     The same statement reads whether the user holds the permissions every serving request asks
-    about (:data:`retraining.permissions.READ_WITH_USER`): one round trip for both."""
+    about (:data:`retraining.permissions.READ_WITH_USER`): one round trip for both; inside
+    :func:`common.sql.beside_user` (a serving request about one learner) it reads that learner's
+    answers too."""
     User = get_user_model()
     field = User._meta.get_field(api_settings.USER_ID_FIELD)
     if not sql.compiled():
@@ -114,8 +116,8 @@ def token_user(user_id):
     except (ValidationError, TypeError, ValueError):  # not a value of the id field: nobody
         return None
     text, params, converters, names = sql.statement("token user", lambda: _user_statement(User, field, value))
-    row = sql.fetch_one(text, [*params, value])
-    if row is None:
+    row = sql.user_row(text, [*params, value], len(names) + len(permissions.READ_WITH_USER))
+    if row is None or row[names.index(User._meta.pk.attname)] is None:
         return None
     row, held = list(row[: len(names)]), row[len(names) :]
     for position, (functions, expression) in converters.items():

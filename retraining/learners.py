@@ -7,6 +7,8 @@ answers newer than those already scored are read, and all of them when any older
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +19,7 @@ from training_data.anonymise import hash_user_id
 from . import selectors
 from .errors import RetrainingError
 from .irt import information, rank_items
-from .live import Tally, live_abilities, serving_learner
+from .live import Tally, live_abilities, read_with_token_user, serving_learner
 from .serving import Ability, StoredModel, production_model
 
 ABILITY_SOURCES = ("live", "model")
@@ -44,6 +46,19 @@ def _serving_live(user_hashes) -> tuple[str, StoredModel, dict[str, Ability], di
     scored = live_abilities(model, user_hashes) if user_hashes else {}
     abilities = {h: ability for h, (ability, _) in scored.items()}
     return version, model, abilities, {h: tally for h, (_, tally) in scored.items()}
+
+
+@contextmanager
+def one_read_with_token_user(user_id: str | None) -> Iterator[None]:
+    """Within (a serving request about the learner ``user_id``, None when it is about no single
+    one): the request's token's user, which version serves and the learner's answers are read in
+    one statement, where they would take two round trips (SQLite and PostgreSQL)."""
+    try:
+        user_hash = hash_user_id(user_id) if user_id is not None and sql.compiled() else None
+    except UnicodeEncodeError:  # a lone surrogate, which the request's validation refuses
+        user_hash = None
+    with read_with_token_user(user_hash) if user_hash is not None else nullcontext():
+        yield
 
 
 @dataclass(frozen=True)

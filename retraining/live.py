@@ -15,17 +15,23 @@ deleted, e.g. an erasure, or one was committed late with a smaller key), everyth
 and re-scored, so an answer that is gone never counts. (Deletions can hide new answers from the
 totals only by matching their count and key sum exactly: never newer answers alone, whose keys are
 all above every kept one.) For one learner, the same statement also asks which version serves
-(:func:`serving_learner`): a serving request's second and last round trip, after its token's user.
+(:func:`serving_learner`), and, in a serving request about that learner, its token's user too
+(:func:`read_with_token_user`): the request's one round trip.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+
+from common import sql
 
 from . import selectors
 from .irt import eap_from_log_likelihood, module_ability
@@ -105,21 +111,79 @@ def live_abilities(model: StoredModel, user_hashes) -> dict[str, tuple[Ability, 
 _serving_seen = None  # the key of the version this process last found serving
 
 
+@dataclass(frozen=True)
+class LearnerRead:
+    """What one statement read about a learner: the version it was asked relative to (``guess``) and
+    the tally kept under it then, the serving version's key, the totals and the newer answers."""
+
+    user_hash: str
+    guess: tuple | None
+    kept: Kept | None
+    key: tuple | None
+    totals: tuple[int, int, int]
+    rows: list[tuple]
+
+
 def serving_learner(user_hash: str) -> tuple[str, StoredModel, Ability, Tally]:
     """The serving version (name and predictor) and the learner's live ability and tally under it,
-    which version serves and the learner's answers asked in one statement (compiled SQL only).
+    which version serves and the learner's answers asked in one statement (compiled SQL only), or
+    taken from the request's token-user read (:func:`read_with_token_user`).
 
     The answers newer than those kept are asked relative to the learner's tally under the version
     this process last found serving; when another serves now (a deploy, a rollback), the same
     tally, brought up to date, is scored under it."""
     global _serving_seen
+    read = _read_with_user.get()
+    if read is not None and read.user_hash == user_hash:
+        _read_with_user.set(None)  # used once: a later ask in the same request reads again
+    else:
+        read, _ = _read_learner(user_hash)
+    version, model = serving_model(read.key)
+    _serving_seen = read.key
+    kept = _brought_up_to_date(model, read.key, user_hash, read.kept, read.guess, read.totals, read.rows)
+    return version, model, kept.ability, kept.tally
+
+
+def _read_learner(user_hash: str, user_query: tuple[str, list, int] | None = None) -> tuple[LearnerRead, tuple]:
+    """The learner's answers after those kept under the version this process last found serving, and
+    which version serves now; with ``user_query`` (the SQL, parameters and number of columns of a
+    query finding at most one row), its row too (all None for none): one statement for all."""
     guess = _serving_seen
     kept = _kept_for(guess, user_hash) if guess is not None else None
-    key, totals, rows = selectors.row_and_learner_answers_after(serving_query(), user_hash, *_since(kept))
-    version, model = serving_model(key)
-    _serving_seen = key
-    kept = _brought_up_to_date(model, key, user_hash, kept, guess, totals, rows)
-    return version, model, kept.ability, kept.tally
+    serving, serving_params, serving_width = serving_query()
+    row_query = (serving, serving_params, serving_width)
+    if user_query is not None:
+        text, params, width = user_query
+        row_query = (
+            f"SELECT s.*, u.* FROM (SELECT 1 AS one) o LEFT JOIN ({serving}) s ON 1 = 1 LEFT JOIN ({text}) u ON 1 = 1",
+            [*serving_params, *params],
+            serving_width + width,
+        )
+    found, totals, rows = selectors.row_and_learner_answers_after(row_query, user_hash, *_since(kept))
+    key = found[:serving_width] if found[0] is not None else None
+    return LearnerRead(user_hash, guess, kept, key, totals, rows), found[serving_width:]
+
+
+_read_with_user: ContextVar[LearnerRead | None] = ContextVar("learner read with the token's user", default=None)
+
+
+@contextmanager
+def read_with_token_user(user_hash: str) -> Iterator[None]:
+    """Within (a serving request about one learner): the token's user is read in the same statement
+    as which version serves and the learner's answers, one round trip for the request's reads,
+    and :func:`serving_learner` for that learner then uses what it read."""
+    reset = _read_with_user.set(None)
+
+    def read(text: str, params: list, width: int) -> tuple:
+        learner, user = _read_learner(user_hash, (text, params, width))
+        _read_with_user.set(learner)
+        return user
+
+    try:
+        with sql.beside_user(read):
+            yield
+    finally:
+        _read_with_user.reset(reset)
 
 
 def _kept_for(version_key, user_hash: str) -> Kept | None:

@@ -151,10 +151,10 @@ def learner_answers_after(
 
 def row_and_learner_answers_after(
     row_query: tuple[str, list, int], user_hash: str, after: int, known: tuple[int, int] | None = None
-) -> tuple[tuple | None, tuple[int, int, int], list[tuple]]:
-    """:func:`learner_answers_after`, and first the row (None when there is none) of ``row_query``
-    (the SQL, parameters and number of columns of a query finding at most one row, e.g. which
-    version serves), read by the same statement: one round trip for both."""
+) -> tuple[tuple, tuple[int, int, int], list[tuple]]:
+    """:func:`learner_answers_after`, and first the row of ``row_query`` (the SQL, parameters and
+    number of columns of a query finding at most one row, e.g. which version serves; all None when
+    it finds none), read by the same statement: one round trip for both."""
     return _answers_after(row_query, user_hash, after, known)
 
 
@@ -175,7 +175,7 @@ def _answers_after(row_query, user_hash: str, after: int, known: tuple[int, int]
     ):
         if question_id is None:
             count, key_sum = int(answers), int(keys)
-            found = tuple(row) if row and row[0] is not None else None
+            found = tuple(row)
         else:
             rows.append((question_id, module, int(answers), int(right), int(keys)))
             last = max(last, int(largest))

@@ -343,22 +343,3 @@ def test_a_learner_kept_under_one_version_is_scored_under_the_next(api, staff, s
     fresh = _fresh_ability(client, "mover")
     assert (back["version"], fresh["version"], fresh["answers"]) == ("v1", "v1", 15)
     assert back["ability"] == pytest.approx(fresh["ability"], abs=1e-9) and back["excluded"] == 15
-
-
-def test_a_live_request_makes_two_reads(api, django_user_model, served, django_assert_num_queries):
-    """The token's user with their permission, then the serving version with the learner's answers."""
-    from django.contrib.auth.models import Permission
-
-    from tests.conftest import PASSWORD
-
-    app = django_user_model.objects.create_user("quiz-service", password=PASSWORD)
-    app.user_permissions.add(Permission.objects.get(codename="serve_predictions"))
-    client = api(app)
-    for request in (
-        lambda: client.get("/api/mlops/learners/user1/ability"),
-        lambda: client.post("/api/mlops/predict", {"userId": "user1", "questionId": "q1"}, format="json"),
-        lambda: client.post("/api/mlops/next-question", {"userId": "user1", "candidates": ["q1"]}, format="json"),
-    ):
-        assert request().status_code == 200  # the first in this process also loads the version's parameters
-        with django_assert_num_queries(2):
-            assert request().status_code == 200

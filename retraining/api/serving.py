@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -18,6 +20,29 @@ class ServingView(APIView):
 
     permission_classes = [permissions.may(permissions.SERVE)]
 
+    def dispatch(self, request, *args, **kwargs):
+        """A request about one learner reads its token's user, which version serves and the learner's
+        answers in one statement."""
+        with learners.one_read_with_token_user(self.learner(request, kwargs)):
+            return super().dispatch(request, *args, **kwargs)
+
+    def learner(self, request, kwargs) -> str | None:
+        """The one learner this request is plainly about, as the service will hash their id, seen
+        before authentication; None when not plain (the request is served all the same, its reads
+        made one by one)."""
+        return None
+
+    @staticmethod
+    def json_object(request) -> dict | None:
+        """The body, when it is a small JSON object (parsed again, and checked, by the view)."""
+        if request.content_type != "application/json" or not 0 < _length(request) <= PEEK_BYTES:
+            return None
+        try:
+            data = json.loads(request.body)
+        except (ValueError, RecursionError):
+            return None
+        return data if isinstance(data, dict) else None
+
     def perform_content_negotiation(self, request, force=False):
         """JSON, the one renderer, without DRF's negotiation when the client takes JSON or anything
         (the quiz app on every request); another Accept header or a ``?format=`` is negotiated (406)."""
@@ -28,6 +53,20 @@ class ServingView(APIView):
 
 
 PLAIN_ACCEPT = ("*/*", "application/json")
+PEEK_BYTES = 64 * 1024  # next-question with 200 candidates sends about 3 KB
+
+
+def _length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _plain_user_id(data: dict | None) -> str | None:
+    """``userId`` as the serializers take it (a string, stripped), else None."""
+    user_id = data.get("userId") if data is not None else None
+    return user_id.strip() if isinstance(user_id, str) else None
 
 
 def serving_schema(**kwargs):
@@ -75,6 +114,10 @@ PREDICT_EXAMPLES = [
 class PredictView(ServingView):
     max_pairs = 1000
 
+    def learner(self, request, kwargs):
+        data = self.json_object(request)  # one pair with a live ability (a list reads its learners together)
+        return _plain_user_id(data) if data is not None and data.get("ability", "live") == "live" else None
+
     @serving_schema(
         summary="P(correct) under the production model, for one pair or a list",
         description=(
@@ -121,6 +164,9 @@ ABILITY_EXAMPLES = [
 
 
 class LearnerAbilityView(ServingView):
+    def learner(self, request, kwargs):
+        return kwargs.get("user_id")
+
     @serving_schema(
         summary="A learner's live ability under the production model",
         description=(
@@ -228,6 +274,9 @@ NEXT_QUESTION_EXAMPLES = [
 
 
 class NextQuestionView(ServingView):
+    def learner(self, request, kwargs):
+        return _plain_user_id(self.json_object(request))
+
     @serving_schema(
         summary="Rank the next questions for a learner at their live ability",
         description=(

@@ -1,0 +1,148 @@
+"""A serving request about one learner reads its token's user, which version serves and the
+learner's answers in one statement; everything the token's user is checked for still holds."""
+
+import pytest
+
+from retraining import learners, services
+
+pytestmark = pytest.mark.django_db
+
+ONE_LEARNER = (
+    ("get", "/api/mlops/learners/user1/ability", None),
+    ("post", "/api/mlops/predict", {"userId": "user1", "questionId": "q1"}),
+    ("post", "/api/mlops/predict", {"userId": "  user1 ", "questionId": "q1", "ability": "live"}),
+    ("post", "/api/mlops/next-question", {"userId": "user1", "candidates": ["q1", "q2"]}),
+)
+
+
+@pytest.fixture
+def quiz_app(django_user_model):
+    from django.contrib.auth.models import Permission
+
+    from tests.conftest import PASSWORD
+
+    app = django_user_model.objects.create_user("quiz-service", password=PASSWORD)
+    app.user_permissions.add(Permission.objects.get(codename="serve_predictions"))
+    return app
+
+
+def call(client, method, path, body):
+    return getattr(client, method)(path, body, format="json") if body is not None else client.get(path)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ONE_LEARNER)
+def test_a_request_about_one_learner_makes_one_read(
+    api, quiz_app, simulated, method, path, body, django_assert_num_queries
+):
+    services.retrain()
+    client = api(quiz_app)
+    assert call(client, method, path, body).status_code == 200  # the first also loads the version's parameters
+    with django_assert_num_queries(1):
+        response = call(client, method, path, body)
+    assert response.status_code == 200
+    answers = learners.learner_ability(user_id="user1").ability.answers
+    assert answers > 0 and response.json().get("answers", answers) == answers
+
+
+def test_what_one_read_serves_is_what_separate_reads_serve(api, quiz_app, staff, simulated, add_answers):
+    """The same learner through the one statement (a single pair) and through separate reads (a
+    list of pairs, the ability asked for by the service itself), before and after new answers."""
+    services.retrain()
+    client = api(quiz_app)
+    for round_ in range(2):
+        one = client.post("/api/mlops/predict", {"userId": "user5", "questionId": "q3"}, format="json").json()
+        listed = client.post(
+            "/api/mlops/predict",
+            [{"userId": "user5", "questionId": "q3"}, {"userId": "user6", "questionId": "q3"}],
+            format="json",
+        ).json()["predictions"][0]
+        assert one["probability"] == pytest.approx(listed["probability"], abs=1e-12)
+        ability = client.get("/api/mlops/learners/user5/ability").json()
+        direct = learners.learner_ability(user_id="user5")
+        assert (ability["answers"], ability["ability"]) == (
+            direct.ability.answers,
+            pytest.approx(direct.ability.ability),
+        )
+        add_answers([("user5", "q3", 1), ("user5", "q4", 1), ("user5", "q5", 1)], prefix=f"r{round_}")
+    assert ability["answers"] == direct.ability.answers  # the second round saw the first round's answers
+
+
+def test_the_token_checks_hold_inside_the_one_read(api, quiz_app, simulated, django_user_model):
+    """A deleted, deactivated or re-passworded account, or one without the permission, is refused
+    on a request about one learner as on any other; and no token means no read at all."""
+    from django.contrib.auth.models import Permission
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    services.retrain()
+    gone = django_user_model.objects.create_user("gone")
+    gone.user_permissions.add(Permission.objects.get(codename="serve_predictions"))
+    token_of_gone = str(AccessToken.for_user(gone))
+    gone.delete()
+
+    def status(token, path="/api/mlops/learners/user1/ability"):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client.get(path)
+
+    response = status(token_of_gone)
+    assert response.status_code == 401 and response.json()["error"] == "User not found"
+    client = api(quiz_app)
+    for method, path, body in ONE_LEARNER:
+        assert call(client, method, path, body).status_code == 200
+    quiz_app.user_permissions.clear()
+    assert {call(client, *request).status_code for request in ONE_LEARNER} == {403}
+    quiz_app.user_permissions.add(Permission.objects.get(codename="serve_predictions"))
+    quiz_app.is_active = False
+    quiz_app.save()
+    assert {call(client, *request).status_code for request in ONE_LEARNER} == {401}
+
+
+def test_no_token_reads_nothing(client, simulated, django_assert_num_queries):
+    services.retrain()
+    with django_assert_num_queries(0):
+        assert client.get("/api/mlops/learners/user1/ability").status_code == 401
+
+
+def test_a_refused_request_leaves_nothing_read_for_later(api, quiz_app, simulated, add_answers):
+    """A request about one learner that fails its own validation (its one read already made): what
+    was read is not used afterwards, e.g. by the service asked directly in the same thread."""
+    services.retrain()
+    client = api(quiz_app)
+    before = learners.learner_ability(user_id="user9").ability.answers
+    bad = {"userId": "user9", "candidates": ["q1"], "count": 0}
+    assert client.post("/api/mlops/next-question", bad, format="json").status_code == 400
+    add_answers([("user9", "q1", 1), ("user9", "q2", 0)], prefix="later")
+    assert learners.learner_ability(user_id="user9").ability.answers == before + 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"userId": "\\ud800", "candidates": ["q1"]}',
+        '{"userId": 42, "candidates": ["q1"]}',
+        '{"userId": "user1", "candidates": ["q1"]',
+        '[{"userId": "user1", "candidates": ["q1"]}]',
+        "[" * 5000,
+    ],
+)
+def test_a_body_the_one_read_cannot_use_is_judged_as_before(api, quiz_app, simulated, body):
+    """Bodies that are not a plain object with a string userId take the separate reads, and the
+    view's own parsing and validation answer them (never a 500)."""
+    services.retrain()
+    response = api(quiz_app).post("/api/mlops/next-question", body, content_type="application/json")
+    if body.startswith('{"userId": 42'):
+        assert response.status_code == 200 and response.json()["userId"] == "42"
+    else:
+        assert response.status_code == 400, response.content
+
+
+def test_what_was_read_for_one_learner_is_never_served_for_another(quiz_app, simulated):
+    from mlops_site.tokens import token_user
+
+    services.retrain()
+    with learners.one_read_with_token_user("user1"):
+        assert token_user(quiz_app.pk).pk == quiz_app.pk
+        other = learners.learner_ability(user_id="user2")
+    alone = learners.learner_ability(user_id="user2")
+    assert other == alone and alone != learners.learner_ability(user_id="user1")
