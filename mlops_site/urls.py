@@ -1,16 +1,22 @@
+import logging
+
 from django.contrib import admin
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from pymongo.errors import PyMongoError
 from rest_framework.permissions import AllowAny
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from common import sql
 from mlops_site.metrics import metrics_view
 from retraining import api as mlops
 from training_data.api import TrainingDataView
+
+logger = logging.getLogger(__name__)
 
 
 class TokenView(TokenObtainPairView):
@@ -26,9 +32,25 @@ class RefreshView(TokenRefreshView):
 
 
 def healthz(request):
-    """For the proxy and the process manager: the app answers and reaches its database."""
-    connection.ensure_connection()
+    """For the proxy and the process manager: the app answers and its database answers a query,
+    else 503. A query, because a connection kept from an earlier request (``CONN_MAX_AGE``) is not
+    checked by opening it: for up to a minute after the database went away a worker would say ok."""
+    try:
+        ask_database(connection)
+    except (DatabaseError, PyMongoError) as error:
+        logger.warning("healthz: the database did not answer: %s", error)
+        body = {"status": "unavailable", "database": connection.vendor, "error": "the database did not answer"}
+        return JsonResponse(body, status=503)
     return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+def ask_database(db) -> None:
+    """A round trip to the database of ``db`` (a connection: the default one, for SQL)."""
+    if db.vendor in sql.COMPILED_VENDORS:  # on a kept connection also Django's health check: see common.sql
+        sql.fetch_one("SELECT 1", [])
+    else:  # MongoDB: its client connects lazily; ping is its own health check
+        db.ensure_connection()
+        db.connection.admin.command("ping")
 
 
 urlpatterns = [

@@ -2,6 +2,8 @@
 no ``SELECT 1`` of its own before it, and a connection the server dropped between requests is
 replaced without the request noticing."""
 
+import contextlib
+
 import psycopg
 import pytest
 from django.db import connection
@@ -141,3 +143,43 @@ def test_prepared_statements_can_be_turned_off(api, django_user_model, simulated
     for _ in range(2):
         assert request(client, ABILITY).json()["source"] == "live"
     assert prepared() == []
+
+
+@contextlib.contextmanager
+def unreachable_database():
+    """Point this process's connection settings at a port where nothing listens (bound, never
+    listening: connections to it are refused), as when the database is down; restored after."""
+    import socket
+
+    settings_dict = connection.settings_dict
+    before = settings_dict["HOST"], settings_dict["PORT"]
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        settings_dict["HOST"], settings_dict["PORT"] = closed.getsockname()
+        try:
+            yield
+        finally:
+            settings_dict["HOST"], settings_dict["PORT"] = before
+            connection.close()
+
+
+def test_healthz_answers_503_when_a_kept_connection_cannot_be_replaced(client):
+    """The server ended the kept connection and cannot be reached again: /healthz says so with a 503
+    (it said ok while a connection object was kept), and ok again once the database is back."""
+    assert request(client, "/healthz").json() == {"status": "ok", "database": "postgresql"}
+    drop_connection()
+    with unreachable_database():
+        response = request(client, "/healthz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "postgresql",
+        "error": "the database did not answer",
+    }
+    assert request(client, "/healthz").json()["status"] == "ok"
+
+
+def test_healthz_replaces_a_dropped_connection_and_answers_ok(client):
+    dropped = drop_connection()
+    assert request(client, "/healthz").json()["status"] == "ok"
+    assert connection.connection.info.backend_pid != dropped

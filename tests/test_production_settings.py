@@ -51,8 +51,9 @@ def test_behind_the_proxy_http_redirects_to_https(client, settings):
 
 
 @pytest.mark.django_db
-def test_healthz_reaches_the_database(client):
-    body = client.get("/healthz").json()
+def test_healthz_asks_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(1):  # a query, not only a connection: see tests/test_connection_check.py
+        body = client.get("/healthz").json()
     assert body["status"] == "ok" and body["database"] in ("sqlite", "postgresql")
 
 
@@ -115,3 +116,24 @@ def test_the_wsgi_application_starts_with_its_views_imported_and_frozen_out_of_g
     frozen, views_imported, left = result.stdout.split()
     assert views_imported == "True"
     assert int(frozen) > 50_000 and int(left) < int(frozen) // 100
+
+
+def test_healthz_pings_mongodb_and_a_server_that_does_not_answer_is_an_error(django_db_blocker):
+    """The MongoDB branch, checked without a server: the ping goes to the configured address and
+    fails there (the view turns that into a 503); with a server it answers (not exercised here)."""
+    import socket
+
+    from django.db.utils import ConnectionHandler
+    from pymongo.errors import PyMongoError
+
+    from mlops_site.urls import ask_database
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        uri = f"mongodb://127.0.0.1:{port}/irt?serverSelectionTimeoutMS=300&connectTimeoutMS=300"
+        db = ConnectionHandler({"default": {"ENGINE": "django_mongodb_backend", "HOST": uri, "NAME": "irt"}})["default"]
+        assert db.vendor == "mongodb"
+        with django_db_blocker.unblock(), pytest.raises(PyMongoError, match=f"127.0.0.1:{port}"):
+            ask_database(db)  # not a test database: pytest-django refuses any connection unless asked
+        db.close_pool()
