@@ -1,4 +1,5 @@
-"""Serving between retrains under load: live ability, predict (live) and next question, beside /healthz.
+"""Serving between retrains under load: live ability, predict (live) and next question, beside /healthz
+(and /livez).
 
     python3 tasks.py bench --only live        (or: python bench/live.py [--seconds 20] [--clients 32])
     python bench/live.py --postgres postgres://postgres@127.0.0.1:5432/irt_live_bench   (a scratch database)
@@ -6,12 +7,14 @@
 The same set-up and load as bench/load.py (a fresh SQLite database with 100,000 demo answers and a
 deployed 2PL model, gunicorn with gunicorn.conf.py, 32 keep-alive clients each pausing 100 ms),
 plus learners who answered 2,000 questions after the retrain (the worst case the target names) and
-the quiz app's service account. Each endpoint and /healthz take turns of 2 s on the same
-connections, 20 s each in all, so both meet whatever else this machine is doing at the time; the
-ratio of their p99s comes with a 90 % interval (whole pairs of turns drawn again). Target: p99 <=
-3x the /healthz p99. What one request of each costs with nothing queued (one client, back to back)
-is measured too, in turns with /healthz's: the ratio of those costs is about where the ratio under
-load starts; and what each costs inside one process, through Django's WSGI handler without gunicorn.
+the quiz app's service account. Each endpoint, /healthz and /livez take turns of 2 s on the same
+connections, 20 s each in all, so all meet whatever else this machine is doing at the time; the
+ratios of the p99s come with 90 % intervals (whole rounds of turns drawn again). Target: p99 <=
+3x the /healthz p99. /healthz asks the database a query (a round trip on PostgreSQL); /livez does
+not, as /healthz did not before, so the ratio over /livez's is the one to compare with earlier
+runs. What one request of each costs with nothing queued (one client, back to back) is measured
+too, in turns with theirs: the ratio of those costs is about where the ratio under load starts;
+and what each costs inside one process, through Django's WSGI handler without gunicorn.
 predict with "ability": "model" (the behaviour before live abilities) is measured too, as a baseline.
 The figures are the steady state: before each measurement every worker is asked about every learner
 (it then keeps their tallies). A learner's first request in a worker reads and scores all their
@@ -40,6 +43,11 @@ QUESTIONS = 300  # as bench/load.py's demo data
 SLICE_SECONDS = 2.0
 ALONE_SECONDS = 4.0
 IN_PROCESS_ROUNDS, IN_PROCESS_CALLS = 20, 50
+# What every endpoint is measured beside, in turns: /healthz (the target's baseline; it asks the
+# database a query, a round trip on PostgreSQL) and /livez (the worker alone, no database: what
+# /healthz cost before it asked the database).
+NAMES = ("healthz", "livez")
+CHECKS = (("GET", "/healthz", lambda k, n: None), ("GET", "/livez", lambda k, n: None))
 WARM_CONNECTIONS = 64  # a worker of 4 gets none of them with odds of (3/4)**64, 1 in 10**8
 
 
@@ -152,13 +160,13 @@ def main():
             # Every worker keeps the tally of every learner it was asked about: WARM_CONNECTIONS
             # connections (each lands on a worker the kernel picks) ask about every learner once.
             run_clients(port, WARM_CONNECTIONS, 60.0, method, path, token, body_for, requests=HEAVY_LEARNERS)
-            # /healthz and the endpoint take turns, SLICE_SECONDS each, on the same connections: a
-            # stall of this shared machine lands on both alike, not on whichever ran at the time.
-            phases = [("GET", "/healthz", lambda k, n: None), (method, path, body_for)]
+            # /healthz, /livez and the endpoint take turns, SLICE_SECONDS each, on the same
+            # connections: a stall of this shared machine lands on all alike, not on whichever ran then.
+            phases = [*CHECKS, (method, path, body_for)]
             run = run_alternating(
                 port,
                 args.clients,
-                2 * args.seconds,
+                len(phases) * args.seconds,
                 phases,
                 token,
                 args.think_ms,
@@ -179,28 +187,33 @@ def main():
                 }
                 for result in run["phases"]
             ]
-            return measured[0], measured[1], ratio_interval(run["slices"])
+            period = len(phases)
+            intervals = {name: ratio_interval(run["slices"], over=k, period=period) for k, name in enumerate(NAMES)}
+            return measured, intervals
 
         for name, method, path, body_for in endpoints():
-            floor, result, interval = measure(method, path, body_for)
-            results.append({"endpoint": name, "healthz": floor, "result": result, "ratio_interval": interval})
+            (healthz, livez, result), intervals = measure(method, path, body_for)
+            results.append(
+                {"endpoint": name, "healthz": healthz, "livez": livez, "result": result, "ratio_interval": intervals}
+            )
         # What one request costs with nothing queued: one client, back to back, in 1 s turns with
-        # /healthz. The ratio of these costs is about where the p99 ratio under load starts.
+        # /healthz and /livez. The ratio of these costs is about where the p99 ratio under load starts.
         alone = {}
         for name, method, path, body_for in endpoints():
             run = run_alternating(
                 port,
                 1,
-                2 * ALONE_SECONDS,
-                [("GET", "/healthz", lambda k, n: None), (method, path, body_for)],
+                3 * ALONE_SECONDS,
+                [*CHECKS, (method, path, body_for)],
                 token,
                 slice_seconds=1.0,
                 sample=lambda: {"server": server_usage(server.pid)["cpu"]},
             )
-            healthz, result = run["phases"]
+            healthz, livez, result = run["phases"]
             alone[name] = {
                 "server_cpu_ms": per_request_ms(result, "server"),
                 "healthz_cpu_ms": per_request_ms(healthz, "server"),
+                "livez_cpu_ms": per_request_ms(livez, "server"),
             }
         # A learner's first request in a worker reads and scores all their answers; one client and no
         # other load, beside learners its worker keeps, asked the same way right after.
@@ -224,7 +237,7 @@ def main():
         measured = {
             "load_average": [load_before, load_after],
             "results": [
-                {**row, "healthz": figures(row["healthz"]), "result": figures(row["result"])} for row in results
+                {**row, **{key: figures(row[key]) for key in ("healthz", "livez", "result")}} for row in results
             ],
             "alone": alone,
             "in_process": inside,
@@ -281,7 +294,7 @@ def in_process_costs(token: str) -> dict[str, float]:
         if not statuses[0].startswith("2"):
             raise SystemExit(f"{method} {path} answered {statuses[0]} in this process")
 
-    measured = (("/healthz", "GET", "/healthz", lambda k, n: None), *endpoints())
+    measured = (*((f"/{name}", *check) for name, check in zip(NAMES, CHECKS, strict=True)), *endpoints())
     turns: dict[str, list[float]] = {name: [] for name, *_ in measured}
     for _ in range(IN_PROCESS_ROUNDS):
         for name, method, path, body_for in measured:
@@ -297,21 +310,25 @@ def per_request_ms(result: dict, key: str) -> float:
     return result["used"][key] * 1000 / max(result["requests"], 1)
 
 
-def ratio_interval(slices, draws: int = 2000) -> tuple[float, float]:
-    """A 90 % interval of the endpoint's p99 over /healthz's: the pairs of neighbouring slices
-    (/healthz, then the endpoint) drawn with replacement, the ratio of the pooled p99s each time.
-    Whole slices are drawn, not single requests: a stall of the machine slows many requests at once."""
+def ratio_interval(slices, over: int = 0, period: int = 2, draws: int = 2000) -> tuple[float, float]:
+    """A 90 % interval of the endpoint's p99 (the last phase of each ``period`` neighbouring slices)
+    over phase ``over``'s (0: /healthz, 1: /livez): the rounds of turns drawn with replacement, the
+    ratio of the pooled p99s each time. Whole slices are drawn, not single requests: a stall of the
+    machine slows many requests at once."""
     import numpy as np
 
     def p99(values):
         return percentile(np.sort(np.concatenate(values)), 99)
 
-    pairs = [(slices[k][1]["latencies"], slices[k + 1][1]["latencies"]) for k in range(0, len(slices) - 1, 2)]
+    rounds = [
+        (slices[k + over][1]["latencies"], slices[k + period - 1][1]["latencies"])
+        for k in range(0, len(slices) - period + 1, period)
+    ]
     rng = np.random.default_rng(0)
     ratios = []
     for _ in range(draws):
-        drawn = rng.integers(len(pairs), size=len(pairs))
-        ratios.append(p99([pairs[k][1] for k in drawn]) / p99([pairs[k][0] for k in drawn]))
+        drawn = rng.integers(len(rounds), size=len(rounds))
+        ratios.append(p99([rounds[k][1] for k in drawn]) / p99([rounds[k][0] for k in drawn]))
     low, high = np.percentile(ratios, [5, 95])
     return float(low), float(high)
 
@@ -349,43 +366,54 @@ def endpoints() -> tuple:
 
 
 def report(results, args, load_before, load_after, alone, inside, first):
-    """One row per endpoint beside /healthz measured in turns with it: latency, the server's CPU per
-    request (what a request costs, whatever the queueing), its memory, the p99 ratio with its 90 %
-    interval, and the 3x verdict; predict (live) also beside predict (model), the behaviour before
-    live abilities."""
+    """One row per endpoint beside /healthz and /livez measured in turns with them: latency, the
+    server's CPU per request (what a request costs, whatever the queueing), its memory, the p99
+    ratios with their 90 % intervals, and the 3x verdict (over /healthz's); predict (live) also
+    beside predict (model), the behaviour before live abilities."""
     print(
         f"gunicorn on 127.0.0.1, {'PostgreSQL' if args.postgres else 'SQLite'}, {args.clients} clients "
         f"pausing {args.think_ms:.0f} ms; learners with "
         f"{HEAVY_ANSWERS:,} answers each, newer than the model; each endpoint in {SLICE_SECONDS:.0f} s turns "
-        f"with /healthz on the same connections, {args.seconds:.0f} s each; "
+        f"with /healthz and /livez on the same connections, {args.seconds:.0f} s each; "
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
     print(
         f"{'endpoint':<24}{'req/s':>6}{'p50 ms':>8}{'p99 ms':>8}{'cpu ms/req':>11}{'RSS MiB':>9}"
         f"  {'/healthz p50/p99, cpu':<23}{'p99 ratio (90 %)':>18}{'err':>5}  target"
+        f"   {'/livez p50/p99, cpu':<21}{'p99 over /livez (90 %)':>22}"
     )
     baseline = next(row["result"] for row in results if "today" in row["endpoint"])
     for row in results:
-        r, h = row["result"], row["healthz"]
+        r, h, live = row["result"], row["healthz"], row["livez"]
         ratio = r["p99"] / h["p99"]
         verdict = "" if "today" in row["endpoint"] else ("ok" if ratio <= 3 else "MISSED") + " (p99 <= 3x /healthz p99)"
-        healthz = f"{h['p50']:.1f}/{h['p99']:.1f}, {h['server_cpu_ms']:.2f}"
-        low, high = row["ratio_interval"]
-        ratio_text = f"{ratio:.2f} ({low:.2f}-{high:.2f})"
+
+        def beside(check, name, row=row, r=r):
+            low, high = row["ratio_interval"][name]
+            return (
+                f"{check['p50']:.1f}/{check['p99']:.1f}, {check['server_cpu_ms']:.2f}",
+                f"{r['p99'] / check['p99']:.2f} ({low:.2f}-{high:.2f})",
+            )
+
+        (healthz, ratio_text), (livez, livez_ratio) = beside(h, "healthz"), beside(live, "livez")
+        errors = r["errors"] + h["errors"] + live["errors"]
         print(
             f"{row['endpoint']:<24}{r['per_second']:>6.0f}{r['p50']:>8.1f}{r['p99']:>8.1f}{r['server_cpu_ms']:>11.2f}"
-            f"{r['rss_mib']:>9.0f}  {healthz:<23}{ratio_text:>18}{r['errors'] + h['errors']:>5}  {verdict}"
+            f"{r['rss_mib']:>9.0f}  {healthz:<23}{ratio_text:>18}{errors:>5}  {verdict:<32}"
+            f"   {livez:<21}{livez_ratio:>22}"
         )
     if args.postgres:
         costs = ", ".join(f"{row['endpoint']} {row['result']['database_cpu_ms']:.2f}" for row in results)
         print(f"PostgreSQL's own CPU per request (ms; the server and its backends, beside gunicorn's): {costs}")
     costs = ", ".join(
         f"{name} {cost['server_cpu_ms']:.2f} ms against {cost['healthz_cpu_ms']:.2f} "
-        f"({cost['server_cpu_ms'] / cost['healthz_cpu_ms']:.1f}x)"
+        f"({cost['server_cpu_ms'] / cost['healthz_cpu_ms']:.1f}x) and /livez's {cost['livez_cpu_ms']:.2f} "
+        f"({cost['server_cpu_ms'] / cost['livez_cpu_ms']:.1f}x)"
         for name, cost in alone.items()
     )
     print(
-        f"One request alone (one client, back to back, {ALONE_SECONDS:.0f} s each in 1 s turns with /healthz), "
+        f"One request alone (one client, back to back, {ALONE_SECONDS:.0f} s each in 1 s turns with /healthz and "
+        "/livez), "
         f"server CPU per request: {costs}"
     )
     costs = ", ".join(f"{name} {ms:.2f} ms" for name, ms in inside.items())

@@ -158,10 +158,11 @@ WHITENOISE_USE_FINDERS = DEBUG
 # ---------------------------------------------------------------- HTTPS behind a TLS-terminating proxy
 # On by default with debug off; DJANGO_HTTPS=false only for plain-HTTP use on a trusted network.
 HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
+HEALTH_CHECK_PATHS = [r"^(healthz|livez)$"]  # the proxy's and the process manager's checks: plain HTTP
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = HEALTH_CHECK_PATHS
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)

@@ -44,6 +44,12 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": connection.vendor})
 
 
+def livez(request):
+    """For a process manager's liveness check: the worker answers, whatever its database does (a
+    database outage is /healthz's 503, and restarting every worker would not mend it)."""
+    return JsonResponse({"status": "ok"})
+
+
 def ask_database(db) -> None:
     """A round trip to the database of ``db`` (a connection: the default one, for SQL)."""
     if db.vendor in sql.COMPILED_VENDORS:  # on a kept connection also Django's health check: see common.sql
@@ -55,6 +61,7 @@ def ask_database(db) -> None:
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/auth/token", TokenView.as_view(), name="token"),

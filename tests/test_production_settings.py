@@ -43,11 +43,17 @@ def test_check_deploy_is_clean_with_the_documented_environment():
 def test_behind_the_proxy_http_redirects_to_https(client, settings):
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    settings.SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    settings.SECURE_REDIRECT_EXEMPT = settings.HEALTH_CHECK_PATHS  # as settings.py sets it with HTTPS on
     plain = client.get("/api/mlops/status")
     assert plain.status_code == 301 and plain["Location"].startswith("https://")
     assert client.get("/api/mlops/status", headers={"x-forwarded-proto": "https"}).status_code == 401
-    assert client.get("/healthz").status_code == 200  # exempt: the proxy's health check is plain HTTP
+    assert client.get("/healthz").status_code == 200 and client.get("/livez").status_code == 200  # exempt
+
+
+@pytest.mark.django_db
+def test_livez_answers_without_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert client.get("/livez").json() == {"status": "ok"}
 
 
 @pytest.mark.django_db
