@@ -7,7 +7,7 @@ answers newer than those already scored are read, and all of them when any older
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
@@ -49,15 +49,20 @@ def _serving_live(user_hashes) -> tuple[str, StoredModel, dict[str, Ability], di
 
 
 @contextmanager
-def one_read_with_token_user(user_id: str | None) -> Iterator[None]:
-    """Within (a serving request about the learner ``user_id``, None when it is about no single
-    one): the request's token's user, which version serves and the learner's answers are read in
-    one statement, where they would take two round trips (SQLite and PostgreSQL)."""
-    try:
-        user_hash = hash_user_id(user_id) if user_id is not None and sql.compiled() else None
-    except UnicodeEncodeError:  # a lone surrogate, which the request's validation refuses
-        user_hash = None
-    with read_with_token_user(user_hash) if user_hash is not None else nullcontext():
+def one_read_with_token_user(learner: Callable[[], str | None]) -> Iterator[None]:
+    """Within (a serving request): when its token's user is read, ``learner()`` (the learner the
+    request is about, None when it is about no single one) is asked, and for a learner the user,
+    which version serves and the learner's answers are read in one statement, where they would take
+    two round trips (SQLite and PostgreSQL)."""
+
+    def user_hash() -> str | None:
+        user_id = learner()
+        try:
+            return hash_user_id(user_id) if user_id is not None else None
+        except UnicodeEncodeError:  # a lone surrogate, which the request's validation refuses
+            return None
+
+    with read_with_token_user(user_hash) if sql.compiled() else nullcontext():
         yield
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -168,13 +168,17 @@ _read_with_user: ContextVar[LearnerRead | None] = ContextVar("learner read with 
 
 
 @contextmanager
-def read_with_token_user(user_hash: str) -> Iterator[None]:
-    """Within (a serving request about one learner): the token's user is read in the same statement
-    as which version serves and the learner's answers, one round trip for the request's reads,
-    and :func:`serving_learner` for that learner then uses what it read."""
+def read_with_token_user(learner_hash: Callable[[], str | None]) -> Iterator[None]:
+    """Within (a serving request): when the token's user is read, ``learner_hash()`` is asked for the
+    learner the request is about, and for one the user is read in the same statement as which
+    version serves and that learner's answers, one round trip for the request's reads;
+    :func:`serving_learner` for that learner then uses what it read."""
     reset = _read_with_user.set(None)
 
-    def read(text: str, params: list, width: int) -> tuple:
+    def read(text: str, params: list, width: int) -> tuple | None:
+        user_hash = learner_hash()
+        if user_hash is None:  # about no single learner: the user alone
+            return sql.fetch_one(text, params)
         learner, user = _read_learner(user_hash, (text, params, width))
         _read_with_user.set(learner)
         return user

@@ -141,8 +141,29 @@ def test_what_was_read_for_one_learner_is_never_served_for_another(quiz_app, sim
     from mlops_site.tokens import token_user
 
     services.retrain()
-    with learners.one_read_with_token_user("user1"):
+    with learners.one_read_with_token_user(lambda: "user1"):
         assert token_user(quiz_app.pk).pk == quiz_app.pk
         other = learners.learner_ability(user_id="user2")
     alone = learners.learner_ability(user_id="user2")
     assert other == alone and alone != learners.learner_ability(user_id="user1")
+
+
+def test_the_body_is_looked_at_only_once_the_token_is_verified(api, quiz_app, simulated, monkeypatch):
+    """The learner is found (the body parsed an extra time) only for a request whose token passed
+    its signature check: a request without a valid token costs no look at its body."""
+    from rest_framework.test import APIClient
+
+    from retraining.api.serving import NextQuestionView
+
+    services.retrain()
+    looked = []
+    learner = NextQuestionView.learner
+    monkeypatch.setattr(NextQuestionView, "learner", lambda view, *args: looked.append(1) or learner(view, *args))
+    body = {"userId": "user1", "candidates": ["q1", "q2"]}
+    forged = APIClient()
+    forged.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+    for client in (APIClient(), forged):
+        assert client.post("/api/mlops/next-question", body, format="json").status_code == 401
+    assert looked == []
+    assert api(quiz_app).post("/api/mlops/next-question", body, format="json").status_code == 200
+    assert looked == [1]

@@ -23,13 +23,14 @@ class ServingView(APIView):
     def dispatch(self, request, *args, **kwargs):
         """A request about one learner reads its token's user, which version serves and the learner's
         answers in one statement."""
-        with learners.one_read_with_token_user(self.learner(request, kwargs)):
+        with learners.one_read_with_token_user(lambda: self.learner(request, kwargs)):
             return super().dispatch(request, *args, **kwargs)
 
     def learner(self, request, kwargs) -> str | None:
-        """The one learner this request is plainly about, as the service will hash their id, seen
-        before authentication; None when not plain (the request is served all the same, its reads
-        made one by one)."""
+        """The one learner this request is plainly about, as the service will hash their id; asked
+        once the token is verified, just before its user is read (a request without a valid token
+        costs no look at its body). None when not plain: the request is served all the same, its
+        reads made one by one."""
         return None
 
     @staticmethod
