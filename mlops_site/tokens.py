@@ -115,6 +115,8 @@ def token_user(user_id):
         value = field.get_db_prep_value(field.to_python(user_id), connection)
     except (ValidationError, TypeError, ValueError):  # not a value of the id field: nobody
         return None
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:  # wider than any stored key: nobody
+        return None  # (the drivers refuse to bind it: SQLite raises OverflowError)
     text, params, converters, names = sql.statement("token user", lambda: _user_statement(User, field, value))
     row = sql.user_row(text, [*params, value], len(names) + len(permissions.READ_WITH_USER))
     if row is None or row[names.index(User._meta.pk.attname)] is None:

@@ -70,7 +70,7 @@ def test_changepassword_through_the_admin_form_revokes(staff, admin_client):
 
 
 def test_a_token_naming_no_user_or_a_bad_digest_is_refused(staff, django_user_model):
-    """Tokens signed with our key but naming a deleted user, a user id of the wrong type, or no
+    """Tokens signed with our key but naming a deleted user, a user id of the wrong type or range, or no
     password digest: 401, never a 500 and never someone's access."""
     from rest_framework_simplejwt.settings import api_settings
     from rest_framework_simplejwt.tokens import AccessToken
@@ -80,6 +80,10 @@ def test_a_token_naming_no_user_or_a_bad_digest_is_refused(staff, django_user_mo
     gone.delete()
     odd_id = AccessToken.for_user(staff)
     odd_id[api_settings.USER_ID_CLAIM] = "not-a-number"
+    huge_ids = []
+    for huge in (2**63, -(2**63) - 1, 10**30):  # no 64-bit key: the database driver would refuse to bind it
+        huge_ids.append(AccessToken.for_user(staff))
+        huge_ids[-1][api_settings.USER_ID_CLAIM] = str(huge)
     no_digest = AccessToken.for_user(staff)
     del no_digest[api_settings.REVOKE_TOKEN_CLAIM]
     wrong_digest = AccessToken.for_user(staff)
@@ -87,6 +91,7 @@ def test_a_token_naming_no_user_or_a_bad_digest_is_refused(staff, django_user_mo
     for token, error in (
         (token_of_gone, "User not found"),
         (odd_id, "User not found"),
+        *((token, "User not found") for token in huge_ids),
         (no_digest, "The user's password has been changed."),
         (wrong_digest, "The user's password has been changed."),
     ):
