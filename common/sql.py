@@ -10,7 +10,7 @@ ORM path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -30,8 +30,10 @@ def compiled() -> bool:
     return connection.vendor in COMPILED_VENDORS
 
 
-def statement(name: str, build: Callable[[], Any]) -> Any:
-    """``build()`` (the SQL, and whatever goes with it) for the current database, built once."""
+def statement(name: Hashable, build: Callable[[], Any]) -> Any:
+    """``build()`` (the SQL, and whatever goes with it) for the current database, built once per
+    ``name`` (a string, or a tuple naming it by the statement texts it is built from: no key text
+    to format and hash on every call)."""
     key = (connection.alias, name)
     built = _statements.get(key)
     if built is None:

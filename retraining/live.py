@@ -154,11 +154,14 @@ def _read_learner(user_hash: str, user_query: tuple[str, list, int] | None = Non
     row_query = (serving, serving_params, serving_width)
     if user_query is not None:
         text, params, width = user_query
-        row_query = (
-            f"SELECT s.*, u.* FROM (SELECT 1 AS one) o LEFT JOIN ({serving}) s ON 1 = 1 LEFT JOIN ({text}) u ON 1 = 1",
-            [*serving_params, *params],
-            serving_width + width,
+        both = sql.statement(
+            ("serving version and user", serving, text),
+            lambda: (
+                f"SELECT s.*, u.* FROM (SELECT 1 AS one) o LEFT JOIN ({serving}) s ON 1 = 1"
+                f" LEFT JOIN ({text}) u ON 1 = 1"
+            ),
         )
+        row_query = (both, [*serving_params, *params], serving_width + width)
     found, totals, rows = selectors.row_and_learner_answers_after(row_query, user_hash, *_since(kept))
     key = found[:serving_width] if found[0] is not None else None
     return LearnerRead(user_hash, guess, kept, key, totals, rows), found[serving_width:]

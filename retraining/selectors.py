@@ -167,9 +167,7 @@ def _answers_after(row_query, user_hash: str, after: int, known: tuple[int, int]
     # parameters, see common.sql) need not be the one that finds a few newer answers.
     newer = after > 0
     query, params, width = row_query if row_query is not None else ("", [], 0)
-    text = sql.statement(
-        f"learner answers {'after' if newer else 'all'}, with {query}", lambda: _answers_after_sql(width, query, newer)
-    )
+    text = sql.statement(("learner answers", newer, query), lambda: _answers_after_sql(width, query, newer))
     for question_id, module, answers, keys, largest, right, *row in sql.fetch_all(
         text, [*params, user_hash, *([after] if newer else []), known_count, known_sum]
     ):
