@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from .. import learners, permissions
 from ..representations import learner_ability_body, next_questions_body, prediction_body
-from .common import ERROR, StrictSerializer
+from .common import ERROR, NOT_PLAIN, StrictSerializer
 
 
 class ServingView(APIView):
@@ -198,17 +198,24 @@ MAX_CANDIDATES = 10_000
 class QuestionIdList(serializers.Field):
     """A list of question ids, checked in one pass: a ListField of CharFields costs a field per id."""
 
-    def to_internal_value(self, data):
-        if not isinstance(data, list) or not 1 <= len(data) <= MAX_CANDIDATES:
-            raise serializers.ValidationError(f"send a list of 1 to {MAX_CANDIDATES:,} question ids")
-        try:  # the usual list, all strings, checked whole
+    def plain_check(self, data):
+        """The usual list, all strings of 1 to 255 characters once stripped, checked whole
+        (:func:`~retraining.api.common.plain_values`); NOT_PLAIN for anything else."""
+        if type(data) is not list or not 1 <= len(data) <= MAX_CANDIDATES:
+            return NOT_PLAIN
+        try:
             ids = list(map(str.strip, data))
         except TypeError:  # not all strings
-            ids = None
-        if ids is not None:
-            lengths = list(map(len, ids))
-            if min(lengths) >= 1 and max(lengths) <= 255:
-                return ids
+            return NOT_PLAIN
+        lengths = list(map(len, ids))
+        return ids if min(lengths) >= 1 and max(lengths) <= 255 else NOT_PLAIN
+
+    def to_internal_value(self, data):
+        ids = self.plain_check(data)
+        if ids is not NOT_PLAIN:
+            return ids
+        if not isinstance(data, list) or not 1 <= len(data) <= MAX_CANDIDATES:
+            raise serializers.ValidationError(f"send a list of 1 to {MAX_CANDIDATES:,} question ids")
         ids = []  # something is off: find the first bad item, to name it
         for k, value in enumerate(data):
             if isinstance(value, bool) or not isinstance(value, str | int):
