@@ -13,7 +13,25 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class SafeJSONParser(JSONParser):
+    """Parses a request's body once: a view that looked at the body before DRF does (see
+    :func:`parsed_once`) has it, or its error, given back."""
+
     def parse(self, stream, media_type=None, parser_context=None):
+        request = getattr((parser_context or {}).get("request"), "_request", None)
+        parsed = getattr(request, PARSED, None)
+        if parsed is None:
+            try:
+                parsed = (self._parse(stream, media_type, parser_context), None)
+            except ParseError as error:
+                parsed = (None, error)
+            if request is not None:
+                setattr(request, PARSED, parsed)
+        data, error = parsed
+        if error is not None:
+            raise error
+        return data
+
+    def _parse(self, stream, media_type, parser_context):
         body = stream.read() if stream is not None else b""
         try:
             data = super().parse(io.BytesIO(body), media_type, parser_context)
@@ -28,3 +46,13 @@ class SafeJSONParser(JSONParser):
                     "valid Unicode text; send the character itself or its complete surrogate pair"
                 ) from None
         return data
+
+
+PARSED = "_parsed_json"  # on a Django request: (data, None), or (None, the ParseError)
+
+
+def parsed_once(request):
+    """The JSON body of a DRF ``request`` as its view will have it (ParseError if malformed), parsed
+    once: when the view reads ``request.data`` the body is not parsed again."""
+    stream = io.BytesIO(request._request.body)
+    return SafeJSONParser().parse(stream, "application/json", request.parser_context)

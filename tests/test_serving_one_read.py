@@ -149,8 +149,8 @@ def test_what_was_read_for_one_learner_is_never_served_for_another(quiz_app, sim
 
 
 def test_the_body_is_looked_at_only_once_the_token_is_verified(api, quiz_app, simulated, monkeypatch):
-    """The learner is found (the body parsed an extra time) only for a request whose token passed
-    its signature check: a request without a valid token costs no look at its body."""
+    """The learner is found (the body parsed, for the view as well) only for a request whose token
+    passed its signature check: a request without a valid token costs no look at its body."""
     from rest_framework.test import APIClient
 
     from retraining.api.serving import NextQuestionView
@@ -167,3 +167,36 @@ def test_the_body_is_looked_at_only_once_the_token_is_verified(api, quiz_app, si
     assert looked == []
     assert api(quiz_app).post("/api/mlops/next-question", body, format="json").status_code == 200
     assert looked == [1]
+
+
+def test_the_body_is_parsed_once_for_the_learner_and_the_view(api, quiz_app, simulated, monkeypatch):
+    from mlops_site.parsers import SafeJSONParser
+
+    services.retrain()
+    client = api(quiz_app)  # (its token asked for with a JSON body)
+    parsed = []
+    parse = SafeJSONParser._parse
+    monkeypatch.setattr(SafeJSONParser, "_parse", lambda *args: parsed.append(1) or parse(*args))
+    response = client.post("/api/mlops/next-question", {"userId": "user1", "candidates": ["q1"]}, format="json")
+    assert response.status_code == 200 and response.json()["userId"] == "user1"
+    assert parsed == [1]
+    broken = client.post("/api/mlops/next-question", '{"userId": "user1"', content_type="application/json")
+    assert broken.status_code == 400 and "JSON parse error" in broken.json()["error"]
+    assert parsed == [1, 1]
+
+
+def test_a_body_in_a_declared_charset_is_one_read_about_the_same_learner(
+    api, quiz_app, simulated, add_answers, django_assert_num_queries
+):
+    """The learner is found in the body as the view reads it, in the charset the request declares."""
+    services.retrain()
+    add_answers([("élève", "q1", 1), ("élève", "q2", 1)], prefix="charset")
+    client = api(quiz_app)
+    body = '{"userId": "élève", "candidates": ["q1", "q2", "q3"], "exclude": "none"}'
+    utf8 = client.post("/api/mlops/next-question", body.encode(), content_type="application/json")
+    with django_assert_num_queries(1):
+        latin = client.post(
+            "/api/mlops/next-question", body.encode("latin-1"), content_type="application/json; charset=latin-1"
+        )
+    assert latin.status_code == 200 and latin.json() == utf8.json()
+    assert latin.json()["userId"] == "élève" and latin.json()["abilitySource"] == "live"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from mlops_site.parsers import parsed_once
 
 from .. import learners, permissions
 from ..representations import learner_ability_body, next_questions_body, prediction_body
@@ -33,14 +34,14 @@ class ServingView(APIView):
         reads made one by one."""
         return None
 
-    @staticmethod
-    def json_object(request) -> dict | None:
-        """The body, when it is a small JSON object (parsed again, and checked, by the view)."""
+    def json_object(self) -> dict | None:
+        """The body, when it is a small JSON object, parsed as (and once for) the view, which checks it."""
+        request = self.request._request
         if request.content_type != "application/json" or not 0 < _length(request) <= PEEK_BYTES:
             return None
         try:
-            data = json.loads(request.body)
-        except (ValueError, RecursionError):
+            data = parsed_once(self.request)
+        except ParseError:
             return None
         return data if isinstance(data, dict) else None
 
@@ -116,7 +117,7 @@ class PredictView(ServingView):
     max_pairs = 1000
 
     def learner(self, request, kwargs):
-        data = self.json_object(request)  # one pair with a live ability (a list reads its learners together)
+        data = self.json_object()  # one pair with a live ability (a list reads its learners together)
         return _plain_user_id(data) if data is not None and data.get("ability", "live") == "live" else None
 
     @serving_schema(
@@ -283,7 +284,7 @@ NEXT_QUESTION_EXAMPLES = [
 
 class NextQuestionView(ServingView):
     def learner(self, request, kwargs):
-        return _plain_user_id(self.json_object(request))
+        return _plain_user_id(self.json_object())
 
     @serving_schema(
         summary="Rank the next questions for a learner at their live ability",
