@@ -22,22 +22,24 @@ from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 
 COMPILED_VENDORS = ("sqlite", "postgresql")
 
-_statements: dict[tuple[str, str], Any] = {}
+_statements: dict[Hashable, Any] = {}
 
 
+@cache
 def compiled() -> bool:
-    """Whether the current database runs compiled statements (else: the ORM)."""
-    return connection.vendor in COMPILED_VENDORS
+    """Whether the database runs compiled statements (else: the ORM). Asked on every serving request
+    several times: its backend is the process's, so the answer is kept (``connection.vendor``, a
+    lookup through the thread's connections, cost 3 us each time)."""
+    return connections[DEFAULT_DB_ALIAS].vendor in COMPILED_VENDORS
 
 
 def statement(name: Hashable, build: Callable[[], Any]) -> Any:
-    """``build()`` (the SQL, and whatever goes with it) for the current database, built once per
-    ``name`` (a string, or a tuple naming it by the statement texts it is built from: no key text
-    to format and hash on every call)."""
-    key = (connection.alias, name)
-    built = _statements.get(key)
+    """``build()`` (the SQL, and whatever goes with it) for the database, built once per ``name``
+    (a string, or a tuple naming it by the statement texts it is built from: no key text to format
+    and hash on every call)."""
+    built = _statements.get(name)
     if built is None:
-        built = _statements[key] = build()
+        built = _statements[name] = build()
     return built
 
 
@@ -107,7 +109,7 @@ def _read(sql: str, params, fetch):
     def run():
         if db.vendor == "sqlite" and not (db.queries_logged or db.execute_wrappers):
             return _sqlite_read(db, sql, params, fetch)
-        with _cursor() as cursor:
+        with _cursor(db) as cursor:
             cursor.execute(sql, params)
             return fetch(cursor)
 
@@ -143,26 +145,27 @@ def _sqlite_read(db, text: str, params, fetch):
             cursor.close()
 
 
-def _cursor():
-    """A cursor for these reads. On PostgreSQL (unless ``SQL_PREPARED_STATEMENTS`` is off) its
-    statements are prepared on the server: planned once per connection rather than on every request
-    (planning took most of their time: 0.17 ms, against 0.03 ms to run the token's user). Django's
-    cursors bind parameters in the client and cannot prepare; this one is wrapped as Django wraps
-    its own (errors translated, queries logged when logging is on)."""
-    if connection.vendor != "postgresql" or not settings.SQL_PREPARED_STATEMENTS:
-        return connection.cursor()
-    connection.ensure_connection()
-    if connection.connection.prepare_threshold is None:  # Django's default: nothing is ever prepared
+def _cursor(db):
+    """A cursor for these reads on ``db`` (the default connection). On PostgreSQL (unless
+    ``SQL_PREPARED_STATEMENTS`` is off) its statements are prepared on the server: planned once per
+    connection rather than on every request (planning took most of their time: 0.17 ms, against
+    0.03 ms to run the token's user). Django's cursors bind parameters in the client and cannot
+    prepare; this one is wrapped as Django wraps its own (errors translated, queries logged when
+    logging is on)."""
+    if db.vendor != "postgresql" or not settings.SQL_PREPARED_STATEMENTS:
+        return db.cursor()
+    db.ensure_connection()
+    if db.connection.prepare_threshold is None:  # Django's default: nothing is ever prepared
         # Only statements run with prepare=True (below): Django's own cursors bind in the client.
-        connection.connection.prepare_threshold = ONLY_WHEN_ASKED
+        db.connection.prepare_threshold = ONLY_WHEN_ASKED
         # PostgreSQL plans a prepared statement anew for its parameters unless a plan for any
         # parameters looks as cheap, and for the live read it never did (its key range is unknown
         # then): planned every time, nothing saved. The plan for any parameters reads the same
         # pages (7 when nothing changed, 56 for a learner's newest 94 answers: the learner's GIN
         # index and the key's BRIN index together). Only these statements are prepared.
-        connection.connection.execute("SET plan_cache_mode = force_generic_plan")
-    raw = _prepared_cursor_class()(connection.connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+        db.connection.execute("SET plan_cache_mode = force_generic_plan")
+    raw = _prepared_cursor_class()(db.connection)
+    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
 
 
 ONLY_WHEN_ASKED = 2**31 - 1  # psycopg's threshold for preparing a statement by itself: never reached

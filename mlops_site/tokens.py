@@ -10,7 +10,7 @@ import threading
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -111,30 +111,32 @@ def token_user(user_id):
     field = User._meta.get_field(api_settings.USER_ID_FIELD)
     if not sql.compiled():
         return User.objects.filter(**{field.name: user_id}).first()
+    db = connections[DEFAULT_DB_ALIAS]  # (each attribute of the ``connection`` proxy is a lookup)
     try:
-        value = field.get_db_prep_value(field.to_python(user_id), connection)
+        value = field.get_db_prep_value(field.to_python(user_id), db)
     except (ValidationError, TypeError, ValueError):  # not a value of the id field: nobody
         return None
     if isinstance(value, int) and not -(2**63) <= value < 2**63:  # wider than any stored key: nobody
         return None  # (the drivers refuse to bind it: SQLite raises OverflowError)
-    text, params, converters, names = sql.statement("token user", lambda: _user_statement(User, field, value))
+    text, params, converters, names, pk = sql.statement("token user", lambda: _user_statement(User, field, value))
     row = sql.user_row(text, [*params, value], len(names) + len(permissions.READ_WITH_USER))
-    if row is None or row[names.index(User._meta.pk.attname)] is None:
+    if row is None or row[pk] is None:
         return None
     row, held = list(row[: len(names)]), row[len(names) :]
     for position, (functions, expression) in converters.items():
         for convert in functions:
-            row[position] = convert(row[position], expression, connection)
-    user = User.from_db(connection.alias, names, row)
+            row[position] = convert(row[position], expression, db)
+    user = User.from_db(DEFAULT_DB_ALIAS, names, row)
     if permissions.answered_in_sql():
         permissions.keep_held(user, held)
     return user
 
 
-def _user_statement(User, field, value) -> tuple[str, list, dict, list[str]]:
+def _user_statement(User, field, value) -> tuple[str, list, dict, list[str], int]:
     """The user query's SQL with the held permissions' columns after the user's (its parameters:
-    the permissions', then the id), those parameters, the user columns' converters and field names."""
-    compiler = User.objects.filter(**{field.name: value}).query.get_compiler(using=connection.alias)
+    the permissions', then the id), those parameters, the user columns' converters, field names
+    and the primary key's position among them."""
+    compiler = User.objects.filter(**{field.name: value}).query.get_compiler(using=DEFAULT_DB_ALIAS)
     text, params = compiler.as_sql()
     if len(params) != 1:
         raise RuntimeError(f"the user query has {len(params)} parameters, expected one: {text}")
@@ -142,7 +144,7 @@ def _user_statement(User, field, value) -> tuple[str, list, dict, list[str]]:
     names = [f.attname for f in User._meta.concrete_fields]
     columns, held_params = permissions.held_columns(f"u.{connection.ops.quote_name(User._meta.pk.column)}")
     text = f"SELECT u.*, {', '.join(columns)} FROM ({text}) u" if columns else text
-    return text, held_params, converters, names
+    return text, held_params, converters, names, names.index(User._meta.pk.attname)
 
 
 def _note_credential_change(sender, instance, update_fields=None, **kwargs):
