@@ -28,8 +28,9 @@ _statements: dict[Hashable, Any] = {}
 @cache
 def compiled() -> bool:
     """Whether the database runs compiled statements (else: the ORM). Asked on every serving request
-    several times: its backend is the process's, so the answer is kept (``connection.vendor``, a
-    lookup through the thread's connections, cost 3 us each time)."""
+    several times: the default database's backend is the process's, so the answer is kept
+    (``connection.vendor``, a lookup through the thread's connections, cost 3 us each time). These
+    reads, and the statements :func:`statement` keeps, are the default database's only."""
     return connections[DEFAULT_DB_ALIAS].vendor in COMPILED_VENDORS
 
 

@@ -14,7 +14,8 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 class SafeJSONParser(JSONParser):
     """Parses a request's body once: a view that looked at the body before DRF does (see
-    :func:`parsed_once`) has it, or its error, given back."""
+    :func:`parsed_once`) has it, or its error, given back. (With a request in ``parser_context``
+    the stream is that request's body: no caller parses other bytes in a request's name.)"""
 
     def parse(self, stream, media_type=None, parser_context=None):
         request = getattr((parser_context or {}).get("request"), "_request", None)
@@ -28,7 +29,7 @@ class SafeJSONParser(JSONParser):
                 setattr(request, PARSED, parsed)
         data, error = parsed
         if error is not None:
-            raise error
+            raise error.with_traceback(None)  # (each raise its own frames, none kept from the last)
         return data
 
     def _parse(self, stream, media_type, parser_context):

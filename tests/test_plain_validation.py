@@ -233,3 +233,41 @@ def test_a_serializers_own_validators_still_run_on_a_plain_body():
     wrong = Ordered(data={"low": 3, "high": 2})
     assert not wrong.is_valid()
     assert wrong.errors == {"non_field_errors": ["low is above high"]}
+
+
+def test_limits_given_as_validators_and_fields_made_otherwise_are_drfs():
+    """Only the validators DRF makes from a field's own lengths and bounds are the one pass's to
+    check: any other (a limit given as a validator, a field made by get_fields) leaves it to DRF."""
+    from django.core.validators import MaxLengthValidator, MaxValueValidator
+
+    class Given(StrictSerializer):
+        name = serializers.CharField(validators=[MaxLengthValidator(3)])
+        n = serializers.IntegerField(validators=[MaxValueValidator(3)], required=False)
+
+    class Empty(StrictSerializer):
+        name = serializers.CharField(max_length=0, allow_blank=True)
+
+    class Made(StrictSerializer):
+        n = serializers.IntegerField()
+
+        def get_fields(self):
+            fields = super().get_fields()
+            fields["n"].validators = [*fields["n"].validators, MaxValueValidator(3)]
+            return fields
+
+    class Fewer(StrictSerializer):
+        name = serializers.CharField()
+        secret = serializers.CharField(required=False)
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fields.pop("secret")
+
+    assert not Given(data={"name": "toolong"}).is_valid()
+    assert not Given(data={"name": "ok", "n": 99}).is_valid()
+    assert Given(data={"name": "ok", "n": 3}).is_valid()
+    assert not Empty(data={"name": "x"}).is_valid()
+    assert not Made(data={"n": 99}).is_valid() and Made(data={"n": 2}).is_valid()
+    fewer = Fewer(data={"name": "a", "secret": "b"})
+    assert not fewer.is_valid()
+    assert "unknown field(s): secret" in str(fewer.errors)

@@ -51,11 +51,13 @@ class StrictSerializer(serializers.Serializer):
         return fields
 
     def to_internal_value(self, data):
-        unknown = sorted(set(data) - set(self._declared_fields)) if isinstance(data, dict) else []
+        plain = self._plain_checked()
+        fields = self._declared_fields if plain else self.fields  # (the same names when plain)
+        unknown = sorted(set(data) - set(fields)) if isinstance(data, dict) else []
         if unknown:
-            message = f"unknown field(s): {', '.join(map(str, unknown))}; allowed: {', '.join(self._declared_fields)}"
+            message = f"unknown field(s): {', '.join(map(str, unknown))}; allowed: {', '.join(fields)}"
             raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [message]})
-        if self._plain_checked():
+        if plain:
             values = plain_values(_plain_checks(type(self)), data)
             if values is not None:
                 return values
@@ -68,8 +70,9 @@ class StrictSerializer(serializers.Serializer):
         super().run_validators(value)
 
     def _plain_checked(self) -> bool:
-        """Whether a body may be checked by :func:`plain_values`: each field is declared with checks
-        it knows, and this instance neither changed its fields nor validates part of an object."""
+        """Whether a body may be checked by :func:`plain_values`: its fields are the declared ones (the
+        class does not make its own, this instance did not change them), each declared with checks
+        :func:`_field_check` knows; and this is not a partial update."""
         return (
             "fields" not in self.__dict__
             and _plain_checks(type(self)) is not None
@@ -79,7 +82,7 @@ class StrictSerializer(serializers.Serializer):
 
 NOT_PLAIN = object()  # what a check returns for a value it leaves to DRF (wrong, or unusual)
 REQUIRED = object()  # a field's value when the body has none and the field is required
-_checks: dict[type, tuple | None] = {}
+PLAIN_CHECKS = "_plain_checks"  # on a serializer class: its checks, or None (see _plain_checks)
 
 
 def plain_values(checks, data) -> dict | None:
@@ -105,11 +108,12 @@ def plain_values(checks, data) -> dict | None:
 
 
 def _plain_checks(cls) -> tuple | None:
-    """Each declared field's plain check (see :func:`plain_values`), once per serializer class;
-    None when a field is not one these checks know as DRF does (then DRF checks every body)."""
-    if cls not in _checks:
-        checks = []
-        for name, field in cls._declared_fields.items():
+    """Each declared field's plain check (see :func:`plain_values`), made once per serializer class
+    and kept on it; None when the class makes its own fields or a field is not one these checks
+    know as DRF does (then DRF checks every body)."""
+    if PLAIN_CHECKS not in cls.__dict__:
+        checks = [] if cls.get_fields is StrictSerializer.get_fields else None
+        for name, field in cls._declared_fields.items() if checks is not None else ():
             check = _field_check(field)
             if check is None or field.source not in (None, name) or hasattr(cls, f"validate_{name}"):
                 checks = None
@@ -122,17 +126,10 @@ def _plain_checks(cls) -> tuple | None:
             else:
                 missing = field.default
             checks.append((name, check, missing))
-        _checks[cls] = tuple(checks) if checks is not None else None
-    return _checks[cls]
+        setattr(cls, PLAIN_CHECKS, tuple(checks) if checks is not None else None)
+    return cls.__dict__[PLAIN_CHECKS]
 
 
-_TEXT_VALIDATORS = (
-    django_validators.MaxLengthValidator,
-    django_validators.MinLengthValidator,
-    django_validators.ProhibitNullCharactersValidator,
-    ProhibitSurrogateCharactersValidator,
-)
-_NUMBER_VALIDATORS = (django_validators.MaxValueValidator, django_validators.MinValueValidator)
 _WIDEST = 2**63  # an integer beyond this is left to DRF (which may fail to convert it)
 
 
@@ -145,8 +142,7 @@ def _field_check(field):
     choice given as its string; a boolean as ``true``/``false``; a field that declares
     ``plain_check``, its own."""
     kind = type(field)
-    known = _TEXT_VALIDATORS if kind is serializers.CharField else _NUMBER_VALIDATORS
-    if field.read_only or field.allow_null or not all(type(validator) in known for validator in field.validators):
+    if field.read_only or field.allow_null or _limits(field.validators) != _own_limits(field):
         return None
     if kind is serializers.CharField:
         return _text_check(field)
@@ -159,13 +155,34 @@ def _field_check(field):
         return lambda value: choices.get(value, NOT_PLAIN) if type(value) is str else NOT_PLAIN
     if kind is serializers.BooleanField:
         return lambda value: value if type(value) is bool else NOT_PLAIN
-    if field.validators:  # what is left has no lengths or bounds to check
-        return None
     return getattr(field, "plain_check", None)
 
 
+def _limits(validators) -> list[tuple[type, object]]:
+    return [(type(validator), getattr(validator, "limit_value", None)) for validator in validators]
+
+
+def _own_limits(field) -> list[tuple[type, object]]:
+    """The validators DRF gives a field of its own (from its lengths or bounds), as :func:`_limits`
+    lists them: a field with others (given, or added) is left to DRF."""
+    if type(field) is serializers.CharField:
+        return [
+            *([(django_validators.MaxLengthValidator, field.max_length)] if field.max_length is not None else []),
+            *([(django_validators.MinLengthValidator, field.min_length)] if field.min_length is not None else []),
+            (django_validators.ProhibitNullCharactersValidator, None),
+            (ProhibitSurrogateCharactersValidator, None),
+        ]
+    if type(field) in (serializers.IntegerField, serializers.FloatField):
+        return [
+            *([(django_validators.MaxValueValidator, field.max_value)] if field.max_value is not None else []),
+            *([(django_validators.MinValueValidator, field.min_value)] if field.min_value is not None else []),
+        ]
+    return []
+
+
 def _text_check(field):
-    shortest, longest = max(field.min_length or 0, 1), field.max_length or math.inf
+    shortest = max(field.min_length or 0, 1)
+    longest = math.inf if field.max_length is None else field.max_length
     trim = field.trim_whitespace
 
     def check(value):
