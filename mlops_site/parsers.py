@@ -11,11 +11,14 @@ from rest_framework.parsers import JSONParser
 # hash or response can encode. Checking the parsed data only when the body has one keeps it cheap.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
+PARSED = "_parsed_json"  # on a Django request: (data, None), or (None, the ParseError)
+
 
 class SafeJSONParser(JSONParser):
-    """Parses a request's body once: a view that looked at the body before DRF does (see
-    :func:`parsed_once`) has it, or its error, given back. (With a request in ``parser_context``
-    the stream is that request's body: no caller parses other bytes in a request's name.)"""
+    """Parses a request's body once: a view that looked at the body before DRF does (a serving
+    view finding its learner) has it, or its error, given back. (With a request in
+    ``parser_context`` the stream is that request's body: no caller parses other bytes in a
+    request's name.)"""
 
     def parse(self, stream, media_type=None, parser_context=None):
         request = getattr((parser_context or {}).get("request"), "_request", None)
@@ -47,13 +50,3 @@ class SafeJSONParser(JSONParser):
                     "valid Unicode text; send the character itself or its complete surrogate pair"
                 ) from None
         return data
-
-
-PARSED = "_parsed_json"  # on a Django request: (data, None), or (None, the ParseError)
-
-
-def parsed_once(request):
-    """The JSON body of a DRF ``request`` as its view will have it (ParseError if malformed), parsed
-    once: when the view reads ``request.data`` the body is not parsed again."""
-    stream = io.BytesIO(request._request.body)
-    return SafeJSONParser().parse(stream, "application/json", request.parser_context)

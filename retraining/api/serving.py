@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
-
-from mlops_site.parsers import parsed_once
 
 from .. import learners, permissions
 from ..representations import learner_ability_body, next_questions_body, prediction_body
@@ -35,12 +35,14 @@ class ServingView(APIView):
         return None
 
     def json_object(self) -> dict | None:
-        """The body, when it is a small JSON object, parsed as (and once for) the view, which checks it."""
-        request = self.request._request
-        if request.content_type != "application/json" or not 0 < _length(request) <= PEEK_BYTES:
+        """The body, when it is a small JSON object, parsed by the view's own parser as the view will
+        have it (the project's parser keeps what it parsed on the request: it is not parsed again)."""
+        request, http = self.request, self.request._request
+        if http.content_type != "application/json" or not 0 < _length(http) <= PEEK_BYTES:
             return None
+        parser = request.negotiator.select_parser(request, request.parsers)
         try:
-            data = parsed_once(self.request)
+            data = parser.parse(io.BytesIO(http.body), request.content_type, request.parser_context)
         except ParseError:
             return None
         return data if isinstance(data, dict) else None
