@@ -24,10 +24,10 @@ class ServingView(APIView):
     def dispatch(self, request, *args, **kwargs):
         """A request about one learner reads its token's user, which version serves and the learner's
         answers in one statement."""
-        with learners.one_read_with_token_user(lambda: self.learner(request, kwargs)):
+        with learners.one_read_with_token_user(self.learner):
             return super().dispatch(request, *args, **kwargs)
 
-    def learner(self, request, kwargs) -> str | None:
+    def learner(self) -> str | None:
         """The one learner this request is plainly about, as the service will hash their id; asked
         once the token is verified, just before its user is read (a request without a valid token
         costs no look at its body). None when not plain: the request is served all the same, its
@@ -118,7 +118,7 @@ PREDICT_EXAMPLES = [
 class PredictView(ServingView):
     max_pairs = 1000
 
-    def learner(self, request, kwargs):
+    def learner(self):
         data = self.json_object()  # one pair with a live ability (a list reads its learners together)
         return _plain_user_id(data) if data is not None and data.get("ability", "live") == "live" else None
 
@@ -168,8 +168,8 @@ ABILITY_EXAMPLES = [
 
 
 class LearnerAbilityView(ServingView):
-    def learner(self, request, kwargs):
-        return kwargs.get("user_id")
+    def learner(self):
+        return self.kwargs.get("user_id")
 
     @serving_schema(
         summary="A learner's live ability under the production model",
@@ -285,7 +285,7 @@ NEXT_QUESTION_EXAMPLES = [
 
 
 class NextQuestionView(ServingView):
-    def learner(self, request, kwargs):
+    def learner(self):
         return _plain_user_id(self.json_object())
 
     @serving_schema(
