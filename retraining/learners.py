@@ -18,7 +18,7 @@ from training_data.anonymise import hash_user_id
 
 from . import selectors
 from .errors import RetrainingError
-from .irt import information, rank_items
+from .irt import best_items
 from .live import Tally, live_abilities, read_with_token_user, serving_learner
 from .serving import Ability, StoredModel, production_model
 
@@ -220,8 +220,6 @@ def _ranked(model: StoredModel, pool: list[str], positions, theta, **ranking) ->
     ability ``theta`` (one, or one per question), at most ``count`` of them."""
     if not pool:
         return []
-    count = ranking.pop("count")
     a, d = model.item_parameters(positions)
-    order = rank_items(a, d, theta, **ranking)[:count]
-    p, info = information(a[order], d[order], theta[order] if np.ndim(theta) else theta)
+    order, p, info = best_items(a, d, theta, **ranking)
     return [RankedQuestion(pool[k], float(pk), float(ik)) for k, pk, ik in zip(order, p, info, strict=True)]

@@ -7,6 +7,7 @@ from retraining.irt import (
     IRT,
     ModuleIRT,
     NodeTables,
+    best_items,
     eap_ability,
     eap_from_log_likelihood,
     information,
@@ -144,6 +145,22 @@ def test_target_ranks_by_closeness_to_the_wanted_probability(fitted):
     order = rank_items(a, d, 0.3, strategy="target", target=0.7)
     p, _ = information(a, d, 0.3)
     assert np.all(np.diff(np.abs(p[order] - 0.7)) >= 0)
+
+
+@pytest.mark.parametrize("strategy", ["max-information", "target"])
+def test_best_items_are_the_ranking_head_with_each_ones_probability_and_information(fitted, strategy):
+    """What next-question answers with: the first ``count`` of the ranking, and for each the p and
+    information at the ability it was ranked at (one ability, or one per item)."""
+    *_, irt = fitted
+    a, d = irt.discrimination_, irt.intercept_
+    per_item = np.linspace(-1.0, 1.5, a.size)
+    for theta in (0.4, per_item):
+        order, p, info = best_items(a, d, theta, strategy=strategy, target=0.6, count=7)
+        np.testing.assert_array_equal(order, rank_items(a, d, theta, strategy=strategy, target=0.6)[:7])
+        expected_p, expected_info = information(a[order], d[order], theta[order] if np.ndim(theta) else theta)
+        np.testing.assert_allclose(p, expected_p, rtol=1e-12)
+        np.testing.assert_allclose(info, expected_info, rtol=1e-12)
+    assert best_items(a, d, 0.0, count=None)[0].size == a.size
 
 
 def test_rank_items_refuses_unknown_strategies_and_targets():

@@ -3,12 +3,20 @@
 ``IRT`` (1PL/2PL marginal maximum likelihood), ``ModuleIRT`` (2PL with per-module deviations of
 ability), ``Heuristic`` (the original success-rate rules),
 ``metrics`` for held-out evaluation, ``IdEncoder`` for arbitrary ids <-> dense indices, and
-``eap_ability``/``information``/``rank_items`` for scoring a learner between calibrations.
+``eap_ability``/``information``/``rank_items``/``best_items`` for scoring a learner between calibrations.
 """
 
 from . import metrics
 from ._validation import NotFittedError
-from .adaptive import NodeTables, eap_ability, eap_from_log_likelihood, information, module_ability, rank_items
+from .adaptive import (
+    NodeTables,
+    best_items,
+    eap_ability,
+    eap_from_log_likelihood,
+    information,
+    module_ability,
+    rank_items,
+)
 from .encoding import IdEncoder
 from .heuristic import Heuristic
 from .model import IRT
@@ -23,6 +31,7 @@ __all__ = [
     "ModuleIRT",
     "NodeTables",
     "NotFittedError",
+    "best_items",
     "draw_answers",
     "eap_ability",
     "eap_from_log_likelihood",

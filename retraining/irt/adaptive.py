@@ -7,7 +7,7 @@ The EAP posterior is the prior times a product over answers, so a learner's log-
 nodes can be kept and only new answers added to it (:class:`NodeTables`, :func:`eap_from_log_likelihood`):
 the same ability as re-scoring every answer. :func:`module_ability` re-scores a learner of a model
 with per-module deviations (:class:`~retraining.irt.modules.ModuleIRT`) the way its training does.
-:func:`information` and :func:`rank_items` choose what to ask next.
+:func:`information`, :func:`rank_items` and :func:`best_items` choose what to ask next.
 """
 
 from __future__ import annotations
@@ -144,6 +144,15 @@ def rank_items(a, d, theta: float, *, strategy: str = "max-information", target:
 
     Ties keep the given order (stable sort), so the ranking is reproducible.
     """
+    return best_items(a, d, theta, strategy=strategy, target=target)[0]
+
+
+def best_items(
+    a, d, theta: float, *, strategy: str = "max-information", target: float = 0.7, count: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``count`` best items (all when None) as :func:`rank_items` orders them, with the
+    P(correct) and information :func:`information` gives each, computed once for the ranking and the
+    answer: ``(indices, p, information)``, best first."""
     p, info = information(a, d, theta)
     if strategy == "max-information":
         key = -info
@@ -153,4 +162,5 @@ def rank_items(a, d, theta: float, *, strategy: str = "max-information", target:
         key = np.abs(p - target)
     else:
         raise ValueError(f'strategy must be "max-information" or "target", got {strategy!r}')
-    return np.argsort(key, kind="stable")
+    order = np.argsort(key, kind="stable")[:count]
+    return order, p[order], info[order]
