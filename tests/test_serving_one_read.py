@@ -200,3 +200,23 @@ def test_a_body_in_a_declared_charset_is_one_read_about_the_same_learner(
         )
     assert latin.status_code == 200 and latin.json() == utf8.json()
     assert latin.json()["userId"] == "élève" and latin.json()["abilitySource"] == "live"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ONE_LEARNER)
+def test_a_serving_answer_is_written_as_drf_writes_one(api, quiz_app, simulated, method, path, body):
+    """The serving views write their answer themselves: the same bytes and headers as DRF's
+    ``Response``, and the renderer's media type as negotiated (JSON indented when asked)."""
+    from rest_framework.renderers import JSONRenderer
+
+    services.retrain()
+    client = api(quiz_app)
+    response = call(client, method, path, body)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Allow"] == ("GET, HEAD, OPTIONS" if method == "get" else "POST, OPTIONS")
+    assert "Vary" not in response
+    assert response.content == JSONRenderer().render(response.json())
+    client.credentials(HTTP_ACCEPT="application/json; indent=2", **client._credentials)
+    indented = call(client, method, path, body)
+    assert indented.status_code == 200 and indented.json() == response.json()
+    assert indented.content.startswith(b'{\n  "') and indented["Content-Type"] == "application/json"

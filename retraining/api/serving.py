@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import learners, permissions
@@ -26,6 +26,25 @@ class ServingView(APIView):
         answers in one statement."""
         with learners.one_read_with_token_user(self.learner):
             return super().dispatch(request, *args, **kwargs)
+
+    @property
+    def default_response_headers(self):
+        """DRF's (``Allow``: the methods the view has), worked out once per class and not on every
+        request; a copy, as DRF takes ``Vary`` out of it."""
+        headers = type(self).__dict__.get("_default_headers")
+        if headers is None:
+            headers = type(self)._default_headers = super().default_response_headers
+        return dict(headers)
+
+    def answer(self, body) -> HttpResponse:
+        """A 200 with ``body`` written by the negotiated renderer, as DRF's ``Response`` would write
+        it, without rendering it as a template response (in rounds, for renderers of templates)."""
+        request, renderer = self.request, self.request.accepted_renderer
+        content = renderer.render(body, request.accepted_media_type, self.get_renderer_context())
+        media_type = renderer.media_type
+        return HttpResponse(
+            content, content_type=f"{media_type}; charset={renderer.charset}" if renderer.charset else media_type
+        )
 
     def learner(self) -> str | None:
         """The one learner this request is plainly about, as the service will hash their id; asked
@@ -146,8 +165,8 @@ class PredictView(ServingView):
         )
         bodies = [prediction_body(result) for result in results]
         if many:
-            return Response({"version": version, "predictions": bodies})
-        return Response({"version": version, **bodies[0]})
+            return self.answer({"version": version, "predictions": bodies})
+        return self.answer({"version": version, **bodies[0]})
 
 
 ABILITY_EXAMPLES = [
@@ -184,7 +203,7 @@ class LearnerAbilityView(ServingView):
     def get(self, request, user_id):
         if len(user_id) > 255:
             raise serializers.ValidationError({"userId": "at most 255 characters"})
-        return Response(learner_ability_body(user_id, learners.learner_ability(user_id=user_id)))
+        return self.answer(learner_ability_body(user_id, learners.learner_ability(user_id=user_id)))
 
 
 MAX_CANDIDATES = 10_000
@@ -312,4 +331,4 @@ class NextQuestionView(ServingView):
             target=target if target is not None else 0.7,
             count=data["count"],
         )
-        return Response(next_questions_body(data["userId"], result, strategy=data["strategy"], target=target))
+        return self.answer(next_questions_body(data["userId"], result, strategy=data["strategy"], target=target))
