@@ -5,6 +5,7 @@ awake took most of them, and a kept-alive connection never moves to another work
 import os
 import runpy
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -44,10 +45,19 @@ def _holders(inodes: set[int]) -> dict[int, set[int]]:
     return held
 
 
+def _listening(port: int, seconds: float = 30.0) -> dict[int, set[int]]:
+    """Who holds the sockets listening on ``port``, once all the workers do: gunicorn answers as soon
+    as its first worker is up, and each binds its own socket when it has loaded the app."""
+    deadline = time.monotonic() + seconds
+    while len(held := _holders(_sockets(port, "0A"))) < WORKERS and time.monotonic() < deadline:  # LISTEN
+        time.sleep(0.1)
+    return held
+
+
 @pytest.mark.django_db(transaction=True)
 def test_every_worker_listens_on_its_own_socket_and_connections_reach_them_all():
     with gunicorn(workers=WORKERS) as (host, port):
-        listening = _holders(_sockets(port, "0A"))  # LISTEN
+        listening = _listening(port)
         assert len(listening) == WORKERS
         assert len(set().union(*listening.values())) == WORKERS  # one socket each, none shared
 
