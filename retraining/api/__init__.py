@@ -2,7 +2,7 @@
 
 One module per resource: ``training`` (retrain, jobs, status), ``versions`` (list, detail, compare,
 deploy), ``production`` (the serving model, its monitoring and parameters) and ``serving`` (predict,
-live ability, next questions); ``common`` holds what they share.
+live ability, next questions; ``serving_view`` their shared view); ``common`` holds what they share.
 """
 
 from .production import ProductionMonitoringView, ProductionParametersView, ProductionView, spreadsheet_safe
