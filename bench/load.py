@@ -116,15 +116,54 @@ def run_alternating(
     (a request counts in the slice it was sent in); ``sample`` is a function of nothing returning a
     dict of numbers (e.g. CPU seconds used so far), called at each slice's edges, and each phase's
     summary adds up its slices' differences under ``"used"``."""
-    return asyncio.run(
-        _run_alternating(port, clients, seconds, phases, token, think_ms, slice_seconds or seconds, sample, requests)
+    slice_seconds = slice_seconds or seconds
+    run = asyncio.run(
+        _run(port, clients, seconds, phases, token, think_ms, slice_seconds, sample, requests, _in_turns(len(phases)))
     )
+    slices, errors, elapsed, used = run["latencies"], run["errors"], run["elapsed"], run["used"]
+    result = {"phases": [], "slices": []}
+    for phase in range(len(phases)):
+        mine = range(phase, len(slices), len(phases))
+        pooled = [value for k in mine for value in slices[k][phase]]
+        phase_summary = summary(pooled, sum(errors[k][phase] for k in mine), sum(max(elapsed[k], 1e-9) for k in mine))
+        phase_summary["used"] = {key: sum(used[k][key] for k in mine) for key in used[0]}
+        result["phases"].append(phase_summary)
+    for k, latencies in enumerate(slices):
+        phase = k % len(phases)
+        result["slices"].append((phase, summary(latencies[phase], errors[k][phase], max(elapsed[k], 1e-9)), used[k]))
+    return result
 
 
-async def _run_alternating(port, clients, seconds, phases, token, think_ms, slice_seconds, sample, requests):
+def run_interleaved(port, clients, seconds, phases, pattern, token, think_ms=0.0, *, slice_seconds=2.0):
+    """``clients`` keep-alive connections whose requests go through ``pattern`` (indices into
+    ``phases``) in turn, each client starting at its own place in it: at every moment every phase is
+    asked for, in the pattern's proportions, on the same connections and under the same traffic.
+    Returns ``{"phases": [summary of each], "slices": [[latencies of each phase] of each slice]}``
+    (``slice_seconds`` each, a request counting in the slice it was sent in)."""
+    run = asyncio.run(
+        _run(port, clients, seconds, phases, token, think_ms, slice_seconds, None, None, _in_pattern(pattern))
+    )
+    result = {"phases": [], "slices": [[sorted(values) for values in phase] for phase in run["latencies"]]}
+    for phase in range(len(phases)):
+        pooled = [value for latencies in run["latencies"] for value in latencies[phase]]
+        result["phases"].append(summary(pooled, sum(errors[phase] for errors in run["errors"]), seconds))
+    return result
+
+
+def _in_turns(count):
+    return lambda slice_index, client, request: slice_index % count
+
+
+def _in_pattern(pattern):
+    return lambda slice_index, client, request: pattern[(client + request) % len(pattern)]
+
+
+async def _run(port, clients, seconds, phases, token, think_ms, slice_seconds, sample, requests, choose):
+    """The clients' loop: each request's phase is ``choose(slice, client, request number)``. Returns
+    each slice's latencies and errors per phase, its length and what ``sample`` saw used in it."""
     slices = max(1, round(seconds / slice_seconds))
-    latencies: list[list[float]] = [[] for _ in range(slices)]
-    errors = [0] * slices
+    latencies: list[list[list[float]]] = [[[] for _ in phases] for _ in range(slices)]
+    errors = [[0] * len(phases) for _ in range(slices)]
     began = time.monotonic()
     stop = began + seconds
 
@@ -138,7 +177,8 @@ async def _run_alternating(port, clients, seconds, phases, token, think_ms, slic
         try:
             while time.monotonic() < stop and (requests is None or n < requests):
                 current = slice_now()
-                method, path, body_for = phases[current % len(phases)]
+                phase = choose(current, k, n)
+                method, path, body_for = phases[phase]
                 body = (body_for(k, n) or "").encode()
                 target = path(k, n) if callable(path) else path
                 head = (
@@ -153,9 +193,9 @@ async def _run_alternating(port, clients, seconds, phases, token, think_ms, slic
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":", 1)[1])
                 await reader.readexactly(length)
-                latencies[current].append((time.perf_counter() - started) * 1000)
+                latencies[current][phase].append((time.perf_counter() - started) * 1000)
                 if not status_line.split(b" ")[1].startswith(b"2"):
-                    errors[current] += 1
+                    errors[current][phase] += 1
                 n += 1
                 if think_ms:
                     await asyncio.sleep(think_ms / 1000)
@@ -176,16 +216,7 @@ async def _run_alternating(port, clients, seconds, phases, token, think_ms, slic
     used = [
         {key: samples[k + 1][key] - samples[k][key] for key in samples[k]} if samples else {} for k in range(slices)
     ]
-    result = {"phases": [], "slices": []}
-    for phase in range(len(phases)):
-        mine = range(phase, slices, len(phases))
-        pooled = [value for k in mine for value in latencies[k]]
-        phase_summary = summary(pooled, sum(errors[k] for k in mine), sum(max(elapsed[k], 1e-9) for k in mine))
-        phase_summary["used"] = {key: sum(used[k][key] for k in mine) for key in used[0]}
-        result["phases"].append(phase_summary)
-    for k in range(slices):
-        result["slices"].append((k % len(phases), summary(latencies[k], errors[k], max(elapsed[k], 1e-9)), used[k]))
-    return result
+    return {"latencies": latencies, "errors": errors, "elapsed": elapsed, "used": used}
 
 
 def summary(latencies: list[float], errors: int, elapsed: float) -> dict:
