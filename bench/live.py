@@ -162,6 +162,8 @@ def main():
         "and created again), e.g. postgres://postgres@127.0.0.1:5432/irt_live_bench",
     )
     args = parser.parse_args()
+    if args.seconds < SLICE_SECONDS:
+        parser.error(f"--seconds must be at least {SLICE_SECONDS:g} (one turn of each endpoint, /healthz and /livez)")
 
     env = bench_env()
     if args.postgres:
