@@ -143,7 +143,7 @@ def run_interleaved(port, clients, seconds, phases, pattern, token, think_ms=0.0
     run = asyncio.run(
         _run(port, clients, seconds, phases, token, think_ms, slice_seconds, None, None, _in_pattern(pattern))
     )
-    result = {"phases": [], "slices": [[sorted(values) for values in part] for part in run["latencies"]]}
+    result = {"phases": [], "slices": run["latencies"]}
     for phase in range(len(phases)):
         pooled = [value for latencies in run["latencies"] for value in latencies[phase]]
         result["phases"].append(summary(pooled, sum(errors[phase] for errors in run["errors"]), seconds))
